@@ -1,0 +1,35 @@
+"""Small helpers shared by tests: build envelopes and store hand-written events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+ORG = "a1111111-1a11-111a-1a11-1a1111a1111a"
+SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000001"
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
+
+
+def envelope(data: dict[str, Any], at_ms: int, user: str = "u-host", session: str = SESSION,
+             org: str = ORG) -> dict[str, Any]:
+    """An event as the API serves it: the envelope around one `data` snapshot."""
+    data = {"sessionId": session, **data}
+    return {"createdAtMs": at_ms, "sessionId": session, "sessionOrgId": org, "userId": user,
+            "data": data}
+
+
+def event_id(event: dict[str, Any]) -> str:
+    """The contract's event id: sha256 of the canonical JSON."""
+    text = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> None:
+    """Store events directly, as a sync would (bound parameters, one row each)."""
+    for ev in events:
+        con.execute(
+            "INSERT INTO events VALUES (?, make_timestamptz(? * 1000), ?, ?, ?, ?, ?, ?)",
+            [event_id(ev), int(ev["createdAtMs"]), ev["sessionOrgId"], ev["sessionId"],
+             ev["userId"], ev["data"]["type"], json.dumps(ev["data"]), sync_id],
+        )

@@ -1,0 +1,158 @@
+"""Settings from the environment and flags; the token lives in a type that never prints."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import UsageError
+
+COMMERCIAL_BASE = "https://webexapis.com/v1"
+GOV_BASE = "https://api-usgov.webex.com/v1"
+DEFAULT_DB = Path("data/compliance.duckdb")
+TOKEN_ENV = "WEBEX_ACCESS_TOKEN"
+TOKEN_FILE_ENV = "WEBEX_ACCESS_TOKEN_FILE"
+BASE_ENV = "WEBEX_API_BASE"
+DB_ENV = "SLIDO_DB"
+
+# The documented pattern [a-z0-9-]* is contradicted by its own example (..._I_...).
+ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_ORG_PREFIX = "ciscospark://"
+
+
+class Secret:
+    """A string that never shows itself in repr, str or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def db_path(path: str | Path | None = None) -> Path:
+    """The database path: the argument, else `SLIDO_DB`, else `data/compliance.duckdb`."""
+    return Path(path or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def base_url(url: str | None = None, gov: bool = False) -> str:
+    """The API base URL: `--base-url`, else `--gov`, else `WEBEX_API_BASE`, else commercial."""
+    if url and gov:
+        raise UsageError("--base-url and --gov both choose the API base; give only one")
+    chosen = url or (GOV_BASE if gov else None) or os.environ.get(BASE_ENV) or COMMERCIAL_BASE
+    check_transport(chosen)
+    return chosen.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str) -> None:
+    """Refuse any base URL over which the token would travel in clear to another host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"API base URL {url!r} is not an http(s) URL with a host")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the access token over plain HTTP to {parts.hostname}; "
+            "use https, or a loopback address for a local sandbox"
+        )
+
+
+def load_token(token_file: str | Path | None = None) -> Secret:
+    """The bearer token from a file (`--token-file` or `WEBEX_ACCESS_TOKEN_FILE`) or the env."""
+    path = token_file or os.environ.get(TOKEN_FILE_ENV)
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read token file {path}: {exc.strerror}") from None
+    else:
+        value = os.environ.get(TOKEN_ENV, "").strip()
+    if not value:
+        raise UsageError(
+            f"no access token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV} to a file holding it)"
+        )
+    return Secret(value)
+
+
+def normalize_org_id(org: str) -> str:
+    """Validate an org id; a base64 `ciscospark://.../ORGANIZATION/<uuid>` id becomes the UUID."""
+    org = org.strip()
+    decoded = _decode_spark_id(org)
+    if decoded is not None:
+        org = decoded
+    return check_id(org, "org id")
+
+
+def check_id(value: str, what: str = "session id") -> str:
+    """Return the id if it is 1-128 letters, digits, `_` or `-`; else raise UsageError."""
+    value = value.strip()
+    if not ID_RE.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise UsageError(
+            f"{what} {shown!r} is not valid: use 1 to 128 letters, digits, '_' or '-'"
+        )
+    return value
+
+
+def _decode_spark_id(value: str) -> str | None:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
+    if text.startswith(_ORG_PREFIX) and "/ORGANIZATION/" in text:
+        return text.rsplit("/", 1)[-1]
+    return None
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """One session to sync: the org that owns it and the meeting instance id."""
+
+    org_id: str
+    session_id: str
+
+
+def read_sessions_file(path: str | Path, default_org: str | None = None) -> list[SessionRef]:
+    """Read `org,session` lines (or bare session ids with `default_org`); `#` starts a comment."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read sessions file {path}: {exc.strerror}") from None
+    refs = []
+    for number, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 1 and default_org:
+            parts = [default_org, parts[0]]
+        if len(parts) != 2:
+            raise UsageError(f"{path}:{number}: expected 'org,session', got {line[:60]!r}")
+        refs.append(SessionRef(normalize_org_id(parts[0]), check_id(parts[1])))
+    return refs

@@ -1,0 +1,256 @@
+"""The DuckDB file: opening it, applying the SQL files, appending batches, the sync ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from . import config
+from .errors import DatabaseLockedError, ToolkitError, UsageError
+
+SCHEMA_VERSION = 1
+MEMORY_LIMIT = "256MB"
+_LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
+
+
+def sql_files() -> list[tuple[str, str]]:
+    """The package's SQL files as (name, text), in the order they are applied."""
+    folder = resources.files("toolkit") / "sql"
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
+
+
+def _sql_digest() -> str:
+    digest = hashlib.sha256()
+    for name, text in sql_files():
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return f"{SCHEMA_VERSION}:{digest.hexdigest()[:16]}"
+
+
+def connect(
+    path: str | Path | None = None,
+    read_only: bool = False,
+    memory_limit: str = MEMORY_LIMIT,
+) -> duckdb.DuckDBPyConnection:
+    """Open the compliance database, creating or upgrading its tables and views.
+
+    Args:
+        path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
+        read_only: open without write access (the file must exist and be current).
+        memory_limit: DuckDB's memory limit for this connection.
+
+    Returns:
+        A DuckDB connection with every contract table and view in place.
+
+    Example:
+        >>> con = connect("data/compliance.duckdb")  # doctest: +SKIP
+        >>> con.sql("SELECT count(*) FROM events").fetchone()  # doctest: +SKIP
+    """
+    target = config.db_path(path)
+    if read_only and not target.exists():
+        raise UsageError(f"no database at {target}; run 'slido-compliance sync' or 'demo' first")
+    if not read_only:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise _lock_error(target, exc) from None
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot open database {target}: {_first_line(exc)}") from None
+    con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
+    con.execute("SET TimeZone = 'UTC'")
+    _ensure_schema(con, target, read_only)
+    return con
+
+
+def _check_size(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.I):
+        raise UsageError(f"memory limit {value!r} is not a size such as '256MB'")
+    return value
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool) -> None:
+    found = _stored_version(con)
+    if found and int(found.split(":", 1)[0]) > SCHEMA_VERSION:
+        raise UsageError(
+            f"database {target} was written by a newer release (schema {found}); upgrade the toolkit"
+        )
+    wanted = _sql_digest()
+    if found == wanted:
+        return
+    if read_only:
+        raise UsageError(
+            f"database {target} needs a schema upgrade; open it once for writing "
+            "(for example 'slido-compliance status --db ...' after a sync) and retry"
+        )
+    con.execute("BEGIN TRANSACTION")
+    for _name, text in sql_files():
+        con.execute(text)
+    con.execute(
+        "INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted]
+    )
+    con.execute("COMMIT")
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute(
+        "SELECT sql_digest FROM schema_version ORDER BY applied_at DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _lock_error(target: Path, exc: BaseException) -> ToolkitError:
+    text = str(exc)
+    if "lock" not in text.lower():
+        return UsageError(f"cannot open database {target}: {_first_line(exc)}")
+    match = _LOCK_RE.search(text)
+    holder = ""
+    if match:
+        holder = f" ({match.group(1).strip()}" + (f", PID {match.group(2)})" if match.group(2) else ")")
+    return DatabaseLockedError(
+        f"database {target} is locked by another process{holder}; "
+        "close it, wait for it to finish (--wait), or use --db"
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed whole, or rolled back whole."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@dataclass
+class PageCounts:
+    """What one append stored: pages, items received, new events, rejected items."""
+
+    pages: int = 0
+    received: int = 0
+    new: int = 0
+    rejected: int = 0
+
+
+def append_events(con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table) -> int:
+    """Append the events of a batch whose `event_id` is not stored yet; return how many.
+
+    The batch has the columns of `events.EVENT_SCHEMA` and no duplicate ids
+    (`events.build_batch` guarantees both).
+    """
+    if batch.num_rows == 0:
+        return 0
+    con.register("_incoming", batch)
+    try:
+        row = con.execute(
+            """
+            INSERT INTO events
+            SELECT i.event_id, i.event_at, i.session_org_id, i.session_id,
+                   i.actor_user_id, i.event_type, i.data, i.sync_id
+            FROM _incoming AS i
+            WHERE i.event_id NOT IN (
+                SELECT e.event_id FROM events AS e
+                WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
+            )
+            """
+        ).fetchone()
+    finally:
+        con.unregister("_incoming")
+    return int(row[0]) if row else 0
+
+
+def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table) -> int:
+    """Append rejected items not already kept (by the hash of their raw text)."""
+    if rejects.num_rows == 0:
+        return 0
+    con.register("_rejects", rejects)
+    try:
+        row = con.execute(
+            """
+            INSERT INTO rejected_events
+            SELECT sync_id, received_at, reason, raw, session_org_id, session_id, raw_sha256
+            FROM (
+                SELECT *, row_number() OVER (PARTITION BY raw_sha256) AS n FROM _rejects
+            )
+            WHERE n = 1
+              AND raw_sha256 NOT IN (SELECT raw_sha256 FROM rejected_events)
+            """
+        ).fetchone()
+    finally:
+        con.unregister("_rejects")
+    return int(row[0]) if row else 0
+
+
+def start_run(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str, base_url: str) -> int:
+    """Open a `sync_runs` row in state `running` and return its sync_id."""
+    row = con.execute(
+        """
+        INSERT INTO sync_runs (sync_id, session_org_id, session_id, base_url, started_at, status)
+        VALUES (nextval('sync_id_seq'), ?, ?, ?, now(), 'running')
+        RETURNING sync_id
+        """,
+        [org_id, session_id, base_url],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCounts) -> None:
+    """Add a group's counts to its run (call inside the group's transaction)."""
+    con.execute(
+        """
+        UPDATE sync_runs SET pages = pages + ?, events_received = events_received + ?,
+            events_new = events_new + ?, events_rejected = events_rejected + ?
+        WHERE sync_id = ?
+        """,
+        [counts.pages, counts.received, counts.new, counts.rejected, sync_id],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, sync_id: int, status: str, error: str | None = None
+) -> None:
+    """Close a run with its outcome: `ok`, `partial` or `failed`, and the error if any."""
+    con.execute(
+        "UPDATE sync_runs SET status = ?, error = ?, finished_at = now() WHERE sync_id = ?",
+        [status, error, sync_id],
+    )
+
+
+def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark runs left `running` by a process that died as failed; return how many.
+
+    Only one process can hold the file for writing, so a `running` row seen by a
+    new writer belongs to a sync that was killed or crashed.
+    """
+    row = con.execute(
+        """
+        UPDATE sync_runs SET status = 'failed',
+            error = 'interrupted: the sync process stopped before this run finished; '
+                 || 'pages it committed are kept'
+        WHERE status = 'running'
+        RETURNING sync_id
+        """
+    ).fetchall()
+    return len(row)
