@@ -15,8 +15,8 @@ from .errors import UsageError
 COMMERCIAL_BASE = "https://webexapis.com/v1"
 GOV_BASE = "https://api-usgov.webex.com/v1"
 DEFAULT_DB = Path("data/compliance.duckdb")
-TOKEN_ENV = "WEBEX_ACCESS_TOKEN"
-TOKEN_FILE_ENV = "WEBEX_ACCESS_TOKEN_FILE"
+TOKEN_ENV = "WEBEX_ACCESS_TOKEN"  # noqa: S105 (a variable name, not a secret)
+TOKEN_FILE_ENV = "WEBEX_ACCESS_TOKEN_FILE"  # noqa: S105
 BASE_ENV = "WEBEX_API_BASE"
 DB_ENV = "SLIDO_DB"
 

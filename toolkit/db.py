@@ -81,7 +81,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool
     found = _stored_version(con)
     if found and int(found.split(":", 1)[0]) > SCHEMA_VERSION:
         raise UsageError(
-            f"database {target} was written by a newer release (schema {found}); upgrade the toolkit"
+            f"database {target} was written by a newer release (schema {found}); "
+            "upgrade the toolkit"
         )
     wanted = _sql_digest()
     if found == wanted:
@@ -124,7 +125,8 @@ def _lock_error(target: Path, exc: BaseException) -> ToolkitError:
     match = _LOCK_RE.search(text)
     holder = ""
     if match:
-        holder = f" ({match.group(1).strip()}" + (f", PID {match.group(2)})" if match.group(2) else ")")
+        pid = f", PID {match.group(2)}" if match.group(2) else ""
+        holder = f" ({match.group(1).strip()}{pid})"
     return DatabaseLockedError(
         f"database {target} is locked by another process{holder}; "
         "close it, wait for it to finish (--wait), or use --db"

@@ -1,0 +1,233 @@
+"""Pure functions over API items: canonical JSON, event ids, validation, Arrow batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+EVENT_TYPES = (
+    "session",
+    "qaa",
+    "qaaQuestion",
+    "qaaQuestionReply",
+    "qaaQuestionAction",
+    "poll",
+    "pollAnswer",
+    "pollAnswerReview",
+    "activePoll",
+)
+ENVELOPE_IDS = ("sessionId", "sessionOrgId", "userId")
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+INT_LIMIT = 2**63
+# A page whose bytes hold no fraction, exponent or 19-digit run has only exact
+# integers, so the slow walk that rewrites integral floats can be skipped.
+_MAYBE_FLOAT = re.compile(rb"[0-9][.eE]|[0-9]{19}")
+_ID = re.compile(r"[A-Za-z0-9_-]{0,128}")
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("event_at", pa.timestamp("ms", tz="UTC")),
+        ("session_org_id", pa.string()),
+        ("session_id", pa.string()),
+        ("actor_user_id", pa.string()),
+        ("event_type", pa.string()),
+        ("data", pa.string()),
+    ]
+)
+REJECT_SCHEMA = pa.schema(
+    [
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("raw_sha256", pa.string()),
+    ]
+)
+
+
+class RejectedItemError(ValueError):
+    """An item that cannot be stored as an event; the message is the reason."""
+
+
+def canonical_json(item: Any) -> bytes:
+    """The contract's canonical form: sorted keys, compact, UTF-8, integral numbers as integers.
+
+    Raises:
+        RejectedItemError: the item holds a value JSON cannot carry exactly.
+    """
+    try:
+        return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise RejectedItemError(f"cannot be encoded as canonical JSON: {exc}") from None
+
+
+def event_id(item: Any) -> str:
+    """SHA-256 hex of the item's canonical JSON: the same event always gets the same id."""
+    return hashlib.sha256(canonical_json(normalize_numbers(item))).hexdigest()
+
+
+def normalize_numbers(value: Any) -> Any:
+    """Return the value with integral floats as ints; reject non-finite or 64-bit overflow."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RejectedItemError("holds a number that is not finite")
+        if value.is_integer():
+            if abs(value) >= INT_LIMIT:
+                raise RejectedItemError("holds a number outside the 64-bit integer range")
+            return int(value)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= INT_LIMIT:
+        raise RejectedItemError("holds a number outside the 64-bit integer range")
+    if isinstance(value, dict):
+        return {k: normalize_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_numbers(v) for v in value]
+    return value
+
+
+def check_item(item: Any) -> None:
+    """Raise RejectedItemError with the reason if the item is not a storable event."""
+    if not isinstance(item, dict):
+        raise RejectedItemError(f"item is not a JSON object but {_json_kind(item)}")
+    for name in ("createdAtMs", *ENVELOPE_IDS, "data"):
+        if name not in item:
+            raise RejectedItemError(f"missing envelope field {name}")
+    at = item["createdAtMs"]
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        raise RejectedItemError(f"createdAtMs is {_json_kind(at)}, not a number")
+    if not (math.isfinite(at) and 0 <= at <= MAX_TIME_MS):
+        raise RejectedItemError("createdAtMs is outside the range of valid times")
+    for name in ENVELOPE_IDS:
+        _check_envelope_id(name, item[name])
+    data = item["data"]
+    if not isinstance(data, dict):
+        raise RejectedItemError(f"data is {_json_kind(data)}, not an object")
+    if not isinstance(data.get("type"), str) or not data["type"]:
+        raise RejectedItemError("data has no type (a non-empty string)")
+
+
+def _check_envelope_id(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise RejectedItemError(f"{name} is {_json_kind(value)}, not a string")
+    if not _ID.fullmatch(value) or (name != "userId" and not value):
+        shown = value[:40] + ("..." if len(value) > 40 else "")
+        raise RejectedItemError(
+            f"{name} {shown!r} is not an id of 1-128 letters, digits, '_' or '-'"
+        )
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return kinds.get(type(value), type(value).__name__)
+
+
+@dataclass
+class Batch:
+    """One page (or more) turned into storable rows, rejects, and in-batch duplicate count."""
+
+    events: pa.RecordBatch
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: int = 0
+    received: int = 0
+
+
+def build_batch(items: Iterable[Any], exact_ints: bool = False) -> Batch:
+    """Turn a page's items into an Arrow batch of events (unique ids) and a list of rejects.
+
+    Args:
+        items: the decoded `items` of one or more pages.
+        exact_ints: True when the page bytes hold no float or oversized number,
+            which lets the integral-float rewrite be skipped (see `page_has_exact_ints`).
+
+    Returns:
+        A Batch with columns of EVENT_SCHEMA, and (reason, raw) for each rejected item.
+    """
+    cols: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+    seen: set[str] = set()
+    out = Batch(events=_empty())
+    for item in items:
+        out.received += 1
+        try:
+            check_item(item)
+            if not exact_ints:
+                item = normalize_numbers(item)
+            digest = hashlib.sha256(canonical_json(item)).hexdigest()
+            data_text = orjson.dumps(item["data"]).decode()
+        except RejectedItemError as exc:
+            out.rejects.append((str(exc), raw_text(item)))
+            continue
+        if digest in seen:
+            out.duplicates += 1
+            continue
+        seen.add(digest)
+        _append_row(cols, digest, item, data_text)
+    out.events = pa.RecordBatch.from_pydict(cols, schema=EVENT_SCHEMA)
+    return out
+
+
+def _empty() -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
+
+
+def _append_row(cols: dict[str, list[Any]], digest: str, item: dict, data_text: str) -> None:
+    cols["event_id"].append(digest)
+    cols["event_at"].append(round(item["createdAtMs"]))
+    cols["session_org_id"].append(item["sessionOrgId"])
+    cols["session_id"].append(item["sessionId"])
+    cols["actor_user_id"].append(item["userId"])
+    cols["event_type"].append(item["data"]["type"])
+    cols["data"].append(data_text)
+
+
+def page_has_exact_ints(body: bytes) -> bool:
+    """True when no number in the page can be a float or exceed 64 bits."""
+    return _MAYBE_FLOAT.search(body) is None
+
+
+def raw_text(item: Any) -> str:
+    """The item as JSON text for `rejected_events`; lone surrogates stay visible as escapes."""
+    text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=repr)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(item, ensure_ascii=True, separators=(",", ":"), default=repr)
+    return text
+
+
+def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
+    """The rejects of a group as an Arrow table with the hash used to keep each once."""
+    reasons = [r for r, _ in rejects]
+    raws = [raw for _, raw in rejects]
+    digests = [hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest() for raw in raws]
+    return pa.table([reasons, raws, digests], schema=REJECT_SCHEMA)
+
+
+def decode_page(body: bytes) -> Any:
+    """Decode a page body; bytes that are not strict UTF-8 JSON get a lenient second reading.
+
+    The lenient reading keeps invalid bytes as lone surrogates so the affected items
+    are rejected one by one (kept in rejected_events) instead of losing the page.
+
+    Raises:
+        ValueError: the body is not JSON at all (truncated, HTML, empty).
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    text = body.decode("utf-8", errors="surrogateescape")
+    # NaN and Infinity tokens parse to floats here, and normalize_numbers rejects them.
+    return json.loads(text)
