@@ -156,3 +156,18 @@ def read_sessions_file(path: str | Path, default_org: str | None = None) -> list
             raise UsageError(f"{path}:{number}: expected 'org,session', got {line[:60]!r}")
         refs.append(SessionRef(normalize_org_id(parts[0]), check_id(parts[1])))
     return refs
+
+
+def session_refs(
+    org: str | None, sessions: tuple[str, ...] | list[str], sessions_file: str | Path | None
+) -> list[SessionRef]:
+    """The sessions named by `--org`/`--session` and `--sessions-file`, validated."""
+    if sessions and not org:
+        raise UsageError("--session needs --org (the Webex org id that owns the session)")
+    refs = []
+    if sessions:
+        org_id = normalize_org_id(org or "")
+        refs = [SessionRef(org_id, check_id(s)) for s in sessions]
+    if sessions_file:
+        refs += read_sessions_file(sessions_file, normalize_org_id(org) if org else None)
+    return refs

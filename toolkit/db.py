@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -39,6 +41,7 @@ def connect(
     path: str | Path | None = None,
     read_only: bool = False,
     memory_limit: str = MEMORY_LIMIT,
+    wait: float = 0.0,
 ) -> duckdb.DuckDBPyConnection:
     """Open the compliance database, creating or upgrading its tables and views.
 
@@ -46,6 +49,7 @@ def connect(
         path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
         read_only: open without write access (the file must exist and be current).
         memory_limit: DuckDB's memory limit for this connection.
+        wait: seconds to keep retrying while another process holds the file.
 
     Returns:
         A DuckDB connection with every contract table and view in place.
@@ -59,16 +63,24 @@ def connect(
         raise UsageError(f"no database at {target}; run 'slido-compliance sync' or 'demo' first")
     if not read_only:
         target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(target), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise _lock_error(target, exc) from None
-    except duckdb.Error as exc:
-        raise UsageError(f"cannot open database {target}: {_first_line(exc)}") from None
+    con = _open(target, read_only, time.monotonic() + wait)
     con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
     con.execute("SET TimeZone = 'UTC'")
     _ensure_schema(con, target, read_only)
     return con
+
+
+def _open(target: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+    while True:
+        try:
+            return duckdb.connect(str(target), read_only=read_only)
+        except duckdb.IOException as exc:
+            error = _lock_error(target, exc)
+            if not isinstance(error, DatabaseLockedError) or time.monotonic() >= deadline:
+                raise error from None
+        except duckdb.Error as exc:
+            raise UsageError(f"cannot open database {target}: {_first_line(exc)}") from None
+        time.sleep(0.25)
 
 
 def _check_size(value: str) -> str:
@@ -155,11 +167,13 @@ class PageCounts:
     rejected: int = 0
 
 
-def append_events(con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table) -> int:
+def append_events(
+    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table, sync_id: int
+) -> int:
     """Append the events of a batch whose `event_id` is not stored yet; return how many.
 
-    The batch has the columns of `events.EVENT_SCHEMA` and no duplicate ids
-    (`events.build_batch` guarantees both).
+    The batch has the columns of `events.EVENT_SCHEMA`; an id repeated inside it is
+    stored once.
     """
     if batch.num_rows == 0:
         return 0
@@ -168,21 +182,23 @@ def append_events(con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Tab
         row = con.execute(
             """
             INSERT INTO events
-            SELECT i.event_id, i.event_at, i.session_org_id, i.session_id,
-                   i.actor_user_id, i.event_type, i.data, i.sync_id
+            SELECT DISTINCT ON (i.event_id)
+                i.event_id, i.event_at, i.session_org_id, i.session_id,
+                i.actor_user_id, i.event_type, i.data, ?
             FROM _incoming AS i
             WHERE i.event_id NOT IN (
                 SELECT e.event_id FROM events AS e
                 WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
             )
-            """
+            """,
+            [sync_id],
         ).fetchone()
     finally:
         con.unregister("_incoming")
     return int(row[0]) if row else 0
 
 
-def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table) -> int:
+def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
     """Append rejected items not already kept (by the hash of their raw text)."""
     if rejects.num_rows == 0:
         return 0
@@ -191,28 +207,38 @@ def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table) -> int:
         row = con.execute(
             """
             INSERT INTO rejected_events
-            SELECT sync_id, received_at, reason, raw, session_org_id, session_id, raw_sha256
-            FROM (
-                SELECT *, row_number() OVER (PARTITION BY raw_sha256) AS n FROM _rejects
-            )
-            WHERE n = 1
-              AND raw_sha256 NOT IN (SELECT raw_sha256 FROM rejected_events)
-            """
+            SELECT DISTINCT ON (r.raw_sha256)
+                ?, now(), r.reason, r.raw, s.session_org_id, s.session_id, r.raw_sha256
+            FROM _rejects AS r, sync_runs AS s
+            WHERE s.sync_id = ?
+              AND r.raw_sha256 NOT IN (SELECT raw_sha256 FROM rejected_events)
+            """,
+            [sync_id, sync_id],
         ).fetchone()
     finally:
         con.unregister("_rejects")
     return int(row[0]) if row else 0
 
 
-def start_run(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str, base_url: str) -> int:
-    """Open a `sync_runs` row in state `running` and return its sync_id."""
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    session_id: str,
+    base_url: str,
+    started_at: datetime | None = None,
+) -> int:
+    """Open a `sync_runs` row in state `running` and return its sync_id.
+
+    `started_at` is when fetching began (the settled rule compares it with the
+    newest event), defaulting to now.
+    """
     row = con.execute(
         """
         INSERT INTO sync_runs (sync_id, session_org_id, session_id, base_url, started_at, status)
-        VALUES (nextval('sync_id_seq'), ?, ?, ?, now(), 'running')
+        VALUES (nextval('sync_id_seq'), ?, ?, ?, coalesce(?, now()), 'running')
         RETURNING sync_id
         """,
-        [org_id, session_id, base_url],
+        [org_id, session_id, base_url, started_at],
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -1,0 +1,110 @@
+"""Opening the database: schema, upgrades, read-only, locks, appends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from toolkit import db
+from toolkit.errors import DatabaseLockedError, UsageError
+from toolkit.events import build_batch, rejects_table
+
+from .helpers import T0, envelope
+
+
+def _event(n: int) -> dict:
+    return envelope({"type": "qaa", "createdAtMs": T0, "modifiedAtMs": T0 + n, "isDeleted": False,
+                     "enabled": True, "moderation": n % 2 == 0}, T0 + n)
+
+
+def test_connect_creates_tables_and_records_the_schema_version(tmp_path):
+    con = db.connect(tmp_path / "sub" / "x.duckdb")
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"events", "sync_runs", "rejected_events", "schema_version"} <= tables
+    (version,) = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    assert version == db.SCHEMA_VERSION
+
+
+def test_reopening_does_not_reapply_an_unchanged_schema(tmp_path):
+    db.connect(tmp_path / "x.duckdb").close()
+    con = db.connect(tmp_path / "x.duckdb")
+    assert con.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+
+
+def test_an_older_file_is_upgraded_in_place_without_losing_data(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    db.append_events(con, build_batch([_event(1)]).events, sync_id)
+    con.execute("UPDATE schema_version SET sql_digest = '1:older'")
+    con.execute("DROP VIEW session_status")
+    con.close()
+    con = db.connect(path)
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+    assert con.execute("SELECT event_count FROM session_status").fetchone() == (1,)
+
+
+def test_a_file_from_a_newer_release_is_refused(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    con.execute("INSERT INTO schema_version VALUES (99, '99:future', now() + INTERVAL 1 DAY)")
+    con.close()
+    with pytest.raises(UsageError, match="newer release"):
+        db.connect(tmp_path / "x.duckdb")
+
+
+def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(UsageError, match="no database at .*run 'slido-compliance sync'"):
+        db.connect(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_append_events_stores_each_event_once(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    first = build_batch([_event(n) for n in range(10)]).events
+    assert db.append_events(con, first, sync_id) == 10
+    again = build_batch([_event(n) for n in range(5, 15)]).events
+    assert db.append_events(con, again, sync_id) == 5
+    assert con.execute("SELECT count(DISTINCT event_id), count(*) FROM events").fetchone() == (
+        15, 15)
+
+
+def test_append_rejects_keeps_each_raw_text_once(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    rejects = build_batch([1, 1, "x"]).rejects
+    assert db.append_rejects(con, rejects_table(rejects), sync_id) == 2
+    assert db.append_rejects(con, rejects_table(rejects), sync_id) == 0
+    assert con.execute("SELECT session_id FROM rejected_events LIMIT 1").fetchone() == ("s",)
+
+
+def test_a_second_process_gets_a_lock_error_naming_the_holder(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    script = textwrap.dedent(f"""
+        from toolkit import db
+        from toolkit.errors import DatabaseLockedError
+        try:
+            db.connect({str(path)!r}, wait=0.5)
+        except DatabaseLockedError as exc:
+            print("LOCKED", exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert "LOCKED database" in out.stdout and "PID" in out.stdout, out.stderr
+    con.close()
+
+
+def test_abandoned_running_runs_are_closed_as_failed(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    assert db.close_abandoned_runs(con) == 1
+    status, error = con.execute(
+        "SELECT status, error FROM sync_runs WHERE sync_id = ?", [sync_id]).fetchone()
+    assert status == "failed" and error.startswith("interrupted")
+
+
+def test_lock_error_class_is_exit_status_5():
+    assert DatabaseLockedError.exit_code == 5

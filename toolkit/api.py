@@ -1,0 +1,281 @@
+"""The List Compliance Events client: one GET with retries, and paging.
+
+Knows nothing of DuckDB or Arrow. The token is sent only in the Authorization
+header, never over plain HTTP to another host, and is redacted from every message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .config import Secret, check_transport
+from .errors import ApiError, AuthError
+from .events import decode_page, page_has_exact_ints
+
+EVENTS_PATH = "/slido/compliance/events"
+TRANSIENT = frozenset({500, 502, 503, 504})
+WAIT_STATUSES = frozenset({423, 429})
+MEANINGS = {
+    400: "bad request: check the org and session ids",
+    401: "the access token is missing, invalid or expired (admin tokens last at most 12 hours)",
+    403: "the token may not read compliance events of this org (needs a compliance officer "
+    "token with the spark-compliance scopes)",
+    404: "not found: check the API base URL",
+    423: "the resource is locked; try again later",
+    429: "rate limited by the API",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
+USER_AGENT = "slido-compliance-toolkit/0.1"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per page, backoff, the longest Retry-After we accept."""
+
+    attempts: int = 6
+    backoff: float = 0.5
+    backoff_max: float = 30.0
+    max_wait: float = 300.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+
+
+@dataclass
+class Page:
+    """One decoded page: its items, the next token (None at the end), and what came with it."""
+
+    items: list[Any]
+    next: str | None
+    tracking_id: str | None
+    exact_ints: bool
+    size: int
+
+
+class RateGate:
+    """A shared 'not before' time: when the API asks one worker to wait, all wait."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self._sleep = sleep
+        self._clock = clock
+
+    def hold(self, seconds: float) -> None:
+        """Make every worker wait at least `seconds` from now before its next request."""
+        with self._lock:
+            self._until = max(self._until, self._clock() + seconds)
+
+    def wait(self) -> None:
+        """Sleep until the gate opens."""
+        while True:
+            with self._lock:
+                remaining = self._until - self._clock()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
+
+
+class Client:
+    """A keep-alive client for one API base URL and token.
+
+    Args:
+        base_url: e.g. `https://webexapis.com/v1` or a loopback sandbox.
+        token: the bearer token.
+        policy: retry and timeout settings.
+        gate: shared wait gate (one per sync, shared by its workers).
+        sleep: injected for tests; `time.sleep` by default.
+    """
+
+    def __init__(self, base_url: str, token: Secret, policy: RetryPolicy | None = None,
+                 gate: RateGate | None = None, sleep: Callable[[float], None] = time.sleep):
+        check_transport(base_url)
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self._token = token
+        self._sleep = sleep
+        self.gate = gate or RateGate(sleep=sleep)
+        self._http = requests.Session()
+        self._http.headers["User-Agent"] = USER_AGENT
+        self._http.trust_env = False  # no proxy or .netrc credentials from the environment
+        self._rng = random.Random()
+
+    def close(self) -> None:
+        """Close the keep-alive connections."""
+        self._http.close()
+
+    def iter_pages(self, org_id: str, session_id: str) -> Iterator[Page]:
+        """Yield every page of a session's events until `next` is empty or missing.
+
+        Raises:
+            ApiError: the server repeats a token (a loop), or a page fails for good.
+            AuthError: 401 or 403.
+        """
+        seen: set[str] = set()
+        start: str | None = None
+        while True:
+            page = self.get_page(org_id, session_id, start)
+            yield page
+            if not page.next:
+                return
+            if page.next in seen:
+                raise ApiError(
+                    f"session {session_id}: the API repeated pagination token "
+                    f"{page.next[:24]!r}; stopped instead of looping forever "
+                    f"(trackingid {page.tracking_id or 'none'})"
+                )
+            seen.add(page.next)
+            start = page.next
+
+    def get_page(self, org_id: str, session_id: str, start: str | None = None) -> Page:
+        """GET one page, retrying what is transient; see RetryPolicy."""
+        params = {"sessionOrgId": org_id, "sessionId": session_id}
+        if start:
+            params["start"] = start
+        attempt = 0
+        while True:
+            attempt += 1
+            self.gate.wait()
+            outcome = self._try_once(params)
+            if isinstance(outcome, Page):
+                return outcome
+            self._after_failure(outcome, attempt, session_id)
+
+    def _try_once(self, params: dict[str, str]) -> Page | _Failure:
+        try:
+            resp = self._http.get(
+                self.base_url + EVENTS_PATH,
+                params=params,
+                headers={"Authorization": f"Bearer {self._token.reveal()}"},
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                allow_redirects=False,
+            )
+            body = resp.content
+        except requests.RequestException as exc:
+            return _Failure(None, f"network error: {type(exc).__name__}", None, None)
+        tracking = _tracking_id(resp)
+        if resp.status_code != 200:
+            return _Failure(resp.status_code, _reason(resp), tracking,
+                            resp.headers.get("Retry-After"), resp.headers.get("Location"))
+        return _decode(body, tracking)
+
+    def _after_failure(self, failure: _Failure, attempt: int, session_id: str) -> None:
+        status = failure.status
+        if status is not None and status not in TRANSIENT and status not in WAIT_STATUSES:
+            raise self._final_error(failure, session_id)
+        if attempt >= self.policy.attempts:
+            raise ApiError(self._describe(failure, session_id) + f"; gave up after {attempt} "
+                           "attempts", status, failure.tracking_id)
+        wait = None
+        if status in WAIT_STATUSES:
+            wait = parse_retry_after(failure.retry_after)
+            if wait is not None and wait > self.policy.max_wait:
+                raise ApiError(self._describe(failure, session_id) + f"; asked to wait {wait:.0f}"
+                               f" s, more than the {self.policy.max_wait:.0f} s allowed "
+                               "(--max-wait)", status, failure.tracking_id)
+        if wait is None or wait <= 0:
+            wait = self._backoff(attempt)
+        if status in WAIT_STATUSES:
+            self.gate.hold(wait)
+        else:
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.policy.backoff_max, self.policy.backoff * 2 ** (attempt - 1))
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def _final_error(self, failure: _Failure, session_id: str) -> Exception:
+        message = self._describe(failure, session_id)
+        if failure.status in (401, 403):
+            return AuthError(message)
+        if failure.status is not None and 300 <= failure.status < 400:
+            message += (f"; redirect to {failure.location or 'an unknown place'} not followed, "
+                        "so the token is not sent elsewhere")
+        return ApiError(message, failure.status, failure.tracking_id)
+
+    def _describe(self, failure: _Failure, session_id: str) -> str:
+        if failure.status is None:
+            head = failure.reason
+        else:
+            meaning = MEANINGS.get(failure.status, failure.reason)
+            head = f"HTTP {failure.status}: {meaning}"
+        text = f"session {session_id}: {head} (trackingid {failure.tracking_id or 'none'})"
+        return redact(text, self._token)
+
+
+@dataclass
+class _Failure:
+    status: int | None
+    reason: str
+    tracking_id: str | None
+    retry_after: str | None
+    location: str | None = None
+
+
+def _decode(body: bytes, tracking: str | None) -> Page | _Failure:
+    try:
+        doc = decode_page(body)
+    except ValueError:
+        return _Failure(None, f"broken response body ({len(body)} bytes, not JSON)", tracking, None)
+    if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+        return _Failure(None, "response body is not an object with an items list", tracking, None)
+    nxt = doc.get("next")
+    if nxt is not None and not isinstance(nxt, str):
+        return _Failure(None, "response 'next' is not a string", tracking, None)
+    items = doc.get("items") or []
+    return Page(items, nxt or None, tracking, page_has_exact_ints(body), len(body))
+
+
+def _tracking_id(resp: requests.Response) -> str | None:
+    value = resp.headers.get("TrackingID")
+    if value:
+        return value[:200]
+    if resp.status_code != 200 and resp.content[:1] == b"{":
+        try:
+            doc = resp.json()
+        except ValueError:
+            return None
+        if isinstance(doc, dict) and isinstance(doc.get("trackingId"), str):
+            return doc["trackingId"][:200]
+    return None
+
+
+def _reason(resp: requests.Response) -> str:
+    return resp.reason or "error"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (seconds or HTTP date); None if unusable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds < 0:  # NaN or in the past
+        return None
+    return seconds
+
+
+def redact(text: str, token: Secret) -> str:
+    """Replace any occurrence of the token in a message with ***."""
+    secret = token.reveal()
+    return text.replace(secret, "***") if secret else text

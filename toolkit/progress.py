@@ -1,0 +1,52 @@
+"""Progress on standard error for long work; silent when standard error is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+from .sync import SyncResult
+
+
+def _enabled() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def counter(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A bar fed with a running total; yields `tick(done_so_far)`."""
+    bar = tqdm(total=total, unit=f" {unit}", unit_scale=True, disable=not _enabled(),
+               file=sys.stderr, leave=False)
+    seen = 0
+
+    def tick(done: int) -> None:
+        nonlocal seen
+        bar.update(done - seen)
+        seen = done
+
+    try:
+        yield tick
+    finally:
+        bar.close()
+
+
+class SyncBar:
+    """One line per running sync: pages and events received so far, across sessions."""
+
+    def __init__(self) -> None:
+        self._bar = tqdm(unit=" events", unit_scale=True, disable=not _enabled(),
+                         file=sys.stderr, leave=False)
+        self._seen: dict[int, int] = {}
+
+    def __call__(self, result: SyncResult) -> None:
+        before = self._seen.get(result.sync_id, 0)
+        self._seen[result.sync_id] = result.received
+        self._bar.update(result.received - before)
+        self._bar.set_postfix_str(f"{sum(1 for _ in self._seen)} sessions", refresh=False)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        self._bar.close()

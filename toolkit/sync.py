@@ -1,0 +1,235 @@
+"""Sync: page sessions from the API into the database, appending only new events.
+
+Workers (one per concurrent session) fetch, decode and hash pages into Arrow
+batches; the calling thread is the single database writer. Pages are committed in
+groups together with the run's counters, so a kill loses at most the group in flight
+and a re-run stores exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from . import db
+from .api import Client, RateGate, RetryPolicy
+from .config import Secret, SessionRef
+from .errors import EXIT_API, EXIT_OK, ToolkitError
+from .events import Batch, build_batch, rejects_table
+
+
+@dataclass
+class SyncResult:
+    """The outcome of one session's sync, as recorded in `sync_runs`."""
+
+    org_id: str
+    session_id: str
+    sync_id: int = 0
+    pages: int = 0
+    received: int = 0
+    new: int = 0
+    rejected: int = 0
+    status: str = "running"
+    error: str | None = None
+    exit_code: int = EXIT_OK
+
+    @property
+    def duplicates(self) -> int:
+        """Items received that were already stored (or repeated within the sync)."""
+        return self.received - self.new - self.rejected
+
+
+@dataclass
+class SyncOptions:
+    """How to sync: where, with what token, how many sessions at once, how to retry."""
+
+    base_url: str
+    token: Secret
+    concurrency: int = 1
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    commit_rows: int = 16384
+    commit_seconds: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class _Pending:
+    """A session's pages received but not yet committed."""
+
+    result: SyncResult
+    batches: list[Batch] = field(default_factory=list)
+    rows: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+
+def sync_sessions(
+    con: duckdb.DuckDBPyConnection,
+    refs: Sequence[SessionRef],
+    options: SyncOptions,
+    on_progress: Callable[[SyncResult], None] | None = None,
+) -> list[SyncResult]:
+    """Sync each session into the database; never raises for one session's API failure.
+
+    Args:
+        con: a writable connection from `toolkit.connect`.
+        refs: the sessions to sync (duplicates are synced once).
+        options: base URL, token, concurrency, retry policy.
+        on_progress: called on the writer thread after each page with the running result.
+
+    Returns:
+        One SyncResult per session, in the order given; `status` is ok, partial or failed.
+    """
+    refs = list(dict.fromkeys(refs))
+    db.close_abandoned_runs(con)
+    inbox: queue.Queue[tuple[str, SessionRef, Any]] = queue.Queue(
+        maxsize=4 * max(1, options.concurrency) + 4
+    )
+    stop = threading.Event()
+    gate = RateGate(sleep=options.sleep)
+    workers = max(1, min(options.concurrency, len(refs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
+        for ref in refs:
+            pool.submit(_fetch_session, ref, options, gate, inbox, stop)
+        try:
+            results = _write_all(con, refs, options, inbox, on_progress)
+        except BaseException:
+            stop.set()
+            _drain(inbox)
+            raise
+    return [results[ref] for ref in refs]
+
+
+def _fetch_session(ref: SessionRef, options: SyncOptions, gate: RateGate,
+                   inbox: queue.Queue, stop: threading.Event) -> None:
+    """Worker: page one session, hashing each page into a batch for the writer."""
+    _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
+    client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
+    try:
+        for page in client.iter_pages(ref.org_id, ref.session_id):
+            if stop.is_set():
+                return
+            _put(inbox, ("page", ref, build_batch(page.items, page.exact_ints)), stop)
+        _put(inbox, ("done", ref, None), stop)
+    except Exception as exc:  # every failure is reported to the writer, which records it
+        _put(inbox, ("error", ref, exc), stop)
+    finally:
+        client.close()
+
+
+def _put(inbox: queue.Queue, message: tuple, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            inbox.put(message, timeout=0.2)
+            return
+        except queue.Full:
+            continue
+
+
+def _drain(inbox: queue.Queue) -> None:
+    while True:
+        try:
+            inbox.get_nowait()
+        except queue.Empty:
+            return
+
+
+def _write_all(con: duckdb.DuckDBPyConnection, refs: Sequence[SessionRef], options: SyncOptions,
+               inbox: queue.Queue, on_progress: Callable[[SyncResult], None] | None
+               ) -> dict[SessionRef, SyncResult]:
+    """Writer: the only thread that touches the database."""
+    pending: dict[SessionRef, _Pending] = {}
+    results: dict[SessionRef, SyncResult] = {}
+    while len(results) < len(refs):
+        kind, ref, payload = inbox.get()
+        if kind == "start":
+            result = SyncResult(ref.org_id, ref.session_id)
+            result.sync_id = db.start_run(con, ref.org_id, ref.session_id, options.base_url,
+                                          started_at=payload)
+            pending[ref] = _Pending(result)
+            continue
+        state = pending[ref]
+        if kind == "page":
+            _buffer(con, state, payload, options)
+            if on_progress:
+                on_progress(state.result)
+            continue
+        _flush(con, state)
+        _close(con, state.result, payload)
+        results[ref] = state.result
+        if on_progress:
+            on_progress(state.result)
+    return results
+
+
+def _buffer(con: duckdb.DuckDBPyConnection, state: _Pending, batch: Batch,
+            options: SyncOptions) -> None:
+    state.batches.append(batch)
+    state.rows += batch.received
+    state.result.pages += 1
+    state.result.received += batch.received
+    due = time.monotonic() - state.since >= options.commit_seconds
+    if state.rows >= options.commit_rows or due:
+        _flush(con, state)
+
+
+def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
+    """Commit the buffered pages and the run's counters in one transaction."""
+    batches, pages = state.batches, len(state.batches)
+    state.batches, state.rows, state.since = [], 0, time.monotonic()
+    if not pages:
+        return
+    table = pa.Table.from_batches([b.events for b in batches])
+    rejects = [r for b in batches for r in b.rejects]
+    received = sum(b.received for b in batches)
+    sync_id = state.result.sync_id
+    with db.transaction(con):
+        new = db.append_events(con, table, sync_id)
+        db.append_rejects(con, rejects_table(rejects), sync_id)
+        db.add_progress(con, sync_id, db.PageCounts(pages, received, new, len(rejects)))
+    state.result.new += new
+    state.result.rejected += len(rejects)
+
+
+def _close(con: duckdb.DuckDBPyConnection, result: SyncResult, error: Exception | None) -> None:
+    if error is None:
+        result.status = "ok"
+    else:
+        result.status = "partial" if result.pages else "failed"
+        result.error = str(error) if isinstance(error, ToolkitError) else _unexpected(error)
+        result.exit_code = getattr(error, "exit_code", EXIT_API)
+    db.finish_run(con, result.sync_id, result.status, result.error)
+
+
+def _unexpected(error: Exception) -> str:
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def exit_code(results: Sequence[SyncResult]) -> int:
+    """The CLI's exit status for a set of results: the most serious one (3 before 4)."""
+    codes = {r.exit_code for r in results if r.status != "ok"}
+    for code in (3, EXIT_API):
+        if code in codes:
+            return code
+    return max(codes, default=EXIT_OK)
+
+
+def status_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per session: stored events, last sync and outcome, settled or when to re-sync."""
+    cur = con.execute(
+        """
+        SELECT session_org_id, session_id, event_count, last_event_at, last_sync_at,
+               last_status, is_settled, resync_after, last_error
+        FROM session_status ORDER BY session_org_id, session_id
+        """
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
