@@ -16,13 +16,24 @@ from .helpers import T0, envelope
 
 
 def _event(n: int) -> dict:
-    return envelope({"type": "qaa", "createdAtMs": T0, "modifiedAtMs": T0 + n, "isDeleted": False,
-                     "enabled": True, "moderation": n % 2 == 0}, T0 + n)
+    return envelope(
+        {
+            "type": "qaa",
+            "createdAtMs": T0,
+            "modifiedAtMs": T0 + n,
+            "isDeleted": False,
+            "enabled": True,
+            "moderation": n % 2 == 0,
+        },
+        T0 + n,
+    )
 
 
 def test_connect_creates_tables_and_records_the_schema_version(tmp_path):
     con = db.connect(tmp_path / "sub" / "x.duckdb")
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert {"events", "sync_runs", "rejected_events", "schema_version"} <= tables
     (version,) = con.execute("SELECT max(version) FROM schema_version").fetchone()
     assert version == db.SCHEMA_VERSION
@@ -56,7 +67,7 @@ def test_a_file_from_a_newer_release_is_refused(tmp_path):
 
 
 def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path):
-    with pytest.raises(UsageError, match="no database at .*run 'slido-compliance sync'"):
+    with pytest.raises(UsageError, match=r"no database at .*run 'slido-compliance sync'"):
         db.connect(tmp_path / "missing.duckdb", read_only=True)
 
 
@@ -68,7 +79,9 @@ def test_append_events_stores_each_event_once(tmp_path):
     again = build_batch([_event(n) for n in range(5, 15)]).events
     assert db.append_events(con, again, sync_id) == 5
     assert con.execute("SELECT count(DISTINCT event_id), count(*) FROM events").fetchone() == (
-        15, 15)
+        15,
+        15,
+    )
 
 
 def test_append_rejects_keeps_each_raw_text_once(tmp_path):
@@ -91,8 +104,7 @@ def test_a_second_process_gets_a_lock_error_naming_the_holder(tmp_path):
         except DatabaseLockedError as exc:
             print("LOCKED", exc)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "LOCKED database" in out.stdout and "PID" in out.stdout, out.stderr
     con.close()
 
@@ -102,7 +114,8 @@ def test_abandoned_running_runs_are_closed_as_failed(tmp_path):
     sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
     assert db.close_abandoned_runs(con) == 1
     status, error = con.execute(
-        "SELECT status, error FROM sync_runs WHERE sync_id = ?", [sync_id]).fetchone()
+        "SELECT status, error FROM sync_runs WHERE sync_id = ?", [sync_id]
+    ).fetchone()
     assert status == "failed" and error.startswith("interrupted")
 
 

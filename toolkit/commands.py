@@ -12,9 +12,16 @@ from .errors import UsageError
 from .sync import SyncOptions, SyncResult, status_rows, sync_sessions
 
 
-def run_sync(db_path: Path | None, refs: Sequence[SessionRef], base_url: str, token: Secret,
-             concurrency: int = 4, max_wait: float = 300.0, wait: float = 0.0,
-             on_progress: Callable[[SyncResult], None] | None = None) -> list[SyncResult]:
+def run_sync(
+    db_path: Path | None,
+    refs: Sequence[SessionRef],
+    base_url: str,
+    token: Secret,
+    concurrency: int = 4,
+    max_wait: float = 300.0,
+    wait: float = 0.0,
+    on_progress: Callable[[SyncResult], None] | None = None,
+) -> list[SyncResult]:
     """Open the database and sync the sessions into it."""
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
@@ -30,8 +37,10 @@ def describe_results(results: Sequence[SyncResult]) -> str:
     """One line per session: pages, received, new, duplicates, rejected, outcome."""
     lines = []
     for r in results:
-        line = (f"{r.session_id}: {r.status}, {r.pages} pages, {r.received} received, "
-                f"{r.new} new, {r.duplicates} duplicates, {r.rejected} rejected")
+        line = (
+            f"{r.session_id}: {r.status}, {r.pages} pages, {r.received} received, "
+            f"{r.new} new, {r.duplicates} duplicates, {r.rejected} rejected"
+        )
         if r.error:
             line += f"\n  error: {r.error}"
         lines.append(line)
@@ -51,12 +60,20 @@ def run_status(db_path: Path | None, wait: float = 0.0) -> str:
 
 
 def _status_line(row: dict) -> str:
-    settled = "settled" if row["is_settled"] else (
-        f"not settled: re-sync after {row['resync_after']:%Y-%m-%d %H:%M} UTC"
-        if row["resync_after"] else "not settled: no successful sync yet")
+    settled = (
+        "settled"
+        if row["is_settled"]
+        else (
+            f"not settled: re-sync after {row['resync_after']:%Y-%m-%d %H:%M} UTC"
+            if row["resync_after"]
+            else "not settled: no successful sync yet"
+        )
+    )
     last = f"{row['last_sync_at']:%Y-%m-%d %H:%M:%S} UTC" if row["last_sync_at"] else "never"
-    text = (f"{row['session_id']} (org {row['session_org_id']}): {row['event_count']} events, "
-            f"last sync {last} {row['last_status'] or ''}, {settled}")
+    text = (
+        f"{row['session_id']} (org {row['session_org_id']}): {row['event_count']} events, "
+        f"last sync {last} {row['last_status'] or ''}, {settled}"
+    )
     if row["last_error"] and row["last_status"] != "ok":
         text += f"\n  last error: {row['last_error']}"
     return text
@@ -75,8 +92,9 @@ SQL_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "
 REPORT_SUFFIXES = {".md": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
-def run_sql(db_path: Path | None, query: str, fmt: str | None = None,
-            out: Path | None = None) -> bytes | None:
+def run_sql(
+    db_path: Path | None, query: str, fmt: str | None = None, out: Path | None = None
+) -> bytes | None:
     """Run a read-only query; write it to `out`, or return the rendered bytes."""
     from .formats import render_frame, write_frame
     from .queries import run_sql as query_frame
@@ -104,8 +122,13 @@ def _read_query_file(path: Path) -> str:
         raise UsageError(f"cannot read query file {path}: {exc.strerror}") from None
 
 
-def run_report(db_path: Path | None, session_id: str | None, fmt: str | None = None,
-               out: Path | None = None, reveal_anonymous: bool = False) -> str | None:
+def run_report(
+    db_path: Path | None,
+    session_id: str | None,
+    fmt: str | None = None,
+    out: Path | None = None,
+    reveal_anonymous: bool = False,
+) -> str | None:
     """Build the audit summary; write it to `out`, or return its text."""
     from . import report
 

@@ -59,6 +59,7 @@ class SyncOptions:
     commit_rows: int = 16384
     commit_seconds: float = 2.0
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass
@@ -94,7 +95,7 @@ def sync_sessions(
         maxsize=4 * max(1, options.concurrency) + 4
     )
     stop = threading.Event()
-    gate = RateGate(sleep=options.sleep)
+    gate = RateGate(sleep=options.sleep, clock=options.clock)
     workers = max(1, min(options.concurrency, len(refs) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
         for ref in refs:
@@ -108,8 +109,9 @@ def sync_sessions(
     return [results[ref] for ref in refs]
 
 
-def _fetch_session(ref: SessionRef, options: SyncOptions, gate: RateGate,
-                   inbox: queue.Queue, stop: threading.Event) -> None:
+def _fetch_session(
+    ref: SessionRef, options: SyncOptions, gate: RateGate, inbox: queue.Queue, stop: threading.Event
+) -> None:
     """Worker: page one session, hashing each page into a batch for the writer."""
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
@@ -142,9 +144,13 @@ def _drain(inbox: queue.Queue) -> None:
             return
 
 
-def _write_all(con: duckdb.DuckDBPyConnection, refs: Sequence[SessionRef], options: SyncOptions,
-               inbox: queue.Queue, on_progress: Callable[[SyncResult], None] | None
-               ) -> dict[SessionRef, SyncResult]:
+def _write_all(
+    con: duckdb.DuckDBPyConnection,
+    refs: Sequence[SessionRef],
+    options: SyncOptions,
+    inbox: queue.Queue,
+    on_progress: Callable[[SyncResult], None] | None,
+) -> dict[SessionRef, SyncResult]:
     """Writer: the only thread that touches the database."""
     pending: dict[SessionRef, _Pending] = {}
     results: dict[SessionRef, SyncResult] = {}
@@ -152,8 +158,9 @@ def _write_all(con: duckdb.DuckDBPyConnection, refs: Sequence[SessionRef], optio
         kind, ref, payload = inbox.get()
         if kind == "start":
             result = SyncResult(ref.org_id, ref.session_id)
-            result.sync_id = db.start_run(con, ref.org_id, ref.session_id, options.base_url,
-                                          started_at=payload)
+            result.sync_id = db.start_run(
+                con, ref.org_id, ref.session_id, options.base_url, started_at=payload
+            )
             pending[ref] = _Pending(result)
             continue
         state = pending[ref]
@@ -170,8 +177,9 @@ def _write_all(con: duckdb.DuckDBPyConnection, refs: Sequence[SessionRef], optio
     return results
 
 
-def _buffer(con: duckdb.DuckDBPyConnection, state: _Pending, batch: Batch,
-            options: SyncOptions) -> None:
+def _buffer(
+    con: duckdb.DuckDBPyConnection, state: _Pending, batch: Batch, options: SyncOptions
+) -> None:
     state.batches.append(batch)
     state.rows += batch.received
     state.result.pages += 1

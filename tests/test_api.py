@@ -1,0 +1,53 @@
+"""The HTTP client's pure parts: Retry-After, the shared wait gate, redaction."""
+
+from __future__ import annotations
+
+import email.utils
+
+import pytest
+
+from toolkit.api import RateGate, parse_retry_after, redact
+from toolkit.config import Secret
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), (" 2.5 ", 2.5), ("0", 0.0), (None, None), ("", None), ("soon", None),
+     ("-3", None), ("nan", None)],
+)
+def test_retry_after_seconds_and_unusable_values(value, expected):
+    assert parse_retry_after(value) == expected
+
+
+def test_retry_after_http_date_is_seconds_from_now():
+    now = 1_800_000_000.0
+    value = email.utils.formatdate(now + 30, usegmt=True)
+    assert parse_retry_after(value, now=now) == pytest.approx(30, abs=1)
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) is None
+
+
+class FakeClock:
+    """A clock that advances only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_gate_makes_every_worker_wait_out_the_longest_hold():
+    clock = FakeClock()
+    gate = RateGate(sleep=clock.sleep, clock=lambda: clock.now)
+    gate.hold(5)
+    gate.hold(2)
+    gate.wait()
+    assert sum(clock.slept) == pytest.approx(5)
+    gate.wait()
+    assert sum(clock.slept) == pytest.approx(5)
+
+
+def test_redact_removes_the_token_from_messages():
+    assert redact("bad token abc123 here", Secret("abc123")) == "bad token *** here"

@@ -1,0 +1,186 @@
+"""Sync against the real sandbox on loopback: contract, faults, outcomes, ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit import db
+from toolkit.api import RetryPolicy
+from toolkit.config import Secret, SessionRef
+from toolkit.errors import EXIT_API, EXIT_AUTH
+from toolkit.events import event_id
+from toolkit.sample import SampleInfo
+from toolkit.sync import SyncOptions, exit_code, sync_sessions
+
+from .conftest import SANDBOX_TOKEN
+
+FAST = RetryPolicy(attempts=8, backoff=0.01, backoff_max=0.05, max_wait=5)
+
+
+def refs_of(info: SampleInfo) -> list[SessionRef]:
+    return [SessionRef(s.org_id, s.session_id) for s in info.sessions]
+
+
+def expected_ids(info: SampleInfo, dataset: Path | None = None) -> set[str]:
+    """The distinct event ids of a dataset, computed from its files."""
+    root = dataset or info.out_dir
+    ids = set()
+    for session in info.sessions:
+        for line in (root / session.file).read_text(encoding="utf-8").splitlines():
+            ids.add(event_id(json.loads(line)))
+    return ids
+
+
+def stored_ids(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+
+
+def run(tmp_db, box, refs, **options):
+    con = db.connect(tmp_db)
+    opts = SyncOptions(box.base_url, Secret(SANDBOX_TOKEN), policy=options.pop("policy", FAST),
+                       **options)
+    return con, sync_sessions(con, refs, opts)
+
+
+def test_full_sync_stores_exactly_the_served_events(sample_dataset, sandbox_factory, tmp_db):
+    con, results = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
+    ids = stored_ids(con)
+    assert len(ids) == len(set(ids)) == sample_dataset.events
+    assert set(ids) == expected_ids(sample_dataset)
+    assert [r.status for r in results] == ["ok"] * 3
+    runs = con.execute("SELECT sum(events_new), sum(events_received), min(pages) "
+                       "FROM sync_runs WHERE status = 'ok'").fetchone()
+    assert runs[0] == runs[1] == sample_dataset.events and runs[2] >= 2
+
+
+def test_second_sync_adds_nothing_and_counts_duplicates(sample_dataset, sandbox_factory, tmp_db):
+    box = sandbox_factory()
+    run(tmp_db, box, refs_of(sample_dataset))[0].close()
+    con, results = run(tmp_db, box, refs_of(sample_dataset))
+    assert sum(r.new for r in results) == 0
+    assert sum(r.duplicates for r in results) == sample_dataset.events
+    assert len(stored_ids(con)) == sample_dataset.events
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"error_rate": 0.3},
+        {"error_rate": 0.3, "error_statuses": (502,)},
+        {"truncate_rate": 0.3},
+        {"non_json_rate": 0.3},
+        {"drop_rate": 0.2},
+        {"rate_limit_every": 3, "retry_after": "0"},
+        {"rate_limit_every": 3, "retry_after": ""},
+        {"rate_limit_every": 3, "retry_after": "soon"},
+        {"rate_limit_every": 3, "retry_after": None},
+        {"locked_every": 4, "retry_after": None},
+        {"duplicate_rate": 0.5},
+        {"oversize_page": 40},
+        {"empty_next": True},
+        {"page_size": 7},
+    ],
+    ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()),
+)
+def test_sync_survives_fault_and_stores_each_event_once(
+    faults, sample_dataset, sandbox_factory, tmp_db
+):
+    con, results = run(tmp_db, sandbox_factory(seed=3, **faults), refs_of(sample_dataset))
+    assert [r.status for r in results] == ["ok"] * 3, [r.error for r in results]
+    ids = stored_ids(con)
+    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(sample_dataset)
+
+
+def test_sync_waits_retry_after_on_429_never_sooner(sample_dataset, sandbox_factory, tmp_db):
+    box = sandbox_factory(rate_limit_every=2, retry_after="1")
+    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    assert results[0].status == "ok"
+    log = [(t, status) for t, _method, _path, status in box.request_log]
+    waits = [log[i + 1][0] - t for i, (t, status) in enumerate(log[:-1]) if status == 429]
+    assert waits and min(waits) >= 1.0
+
+
+def test_all_workers_wait_when_one_is_rate_limited(sample_dataset, sandbox_factory, tmp_db):
+    box = sandbox_factory(rate_limit_every=5, retry_after="1", latency=0.01)
+    con, results = run(tmp_db, box, refs_of(sample_dataset), concurrency=3)
+    assert all(r.status == "ok" for r in results)
+    log = box.request_log
+    limited = [t for t, _m, _p, status in log if status == 429]
+    assert limited
+    for t_429 in limited:
+        # requests already in flight may land just after; none may start in the pause
+        assert not [t for t, *_ in log if t_429 + 0.2 < t < t_429 + 0.95]
+
+
+def test_a_retry_after_beyond_max_wait_fails_instead_of_waiting(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    box = sandbox_factory(rate_limit_every=1, retry_after="3600")
+    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    assert results[0].status == "failed" and "3600" in results[0].error
+    assert exit_code(results) == EXIT_API
+
+
+def test_persistent_5xx_ends_failed_with_status_and_tracking_id(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    con, results = run(tmp_db, sandbox_factory(error_rate=1.0, error_statuses=(503,)),
+                       refs_of(sample_dataset)[:1])
+    (result,) = results
+    assert result.status == "failed" and exit_code(results) == EXIT_API
+    assert "HTTP 503" in result.error and "trackingid SANDBOX_" in result.error
+    row = con.execute("SELECT status, error FROM sync_runs").fetchone()
+    assert row == ("failed", result.error)
+
+
+def test_repeated_next_token_stops_partial_keeping_what_was_fetched(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    con, results = run(tmp_db, sandbox_factory(repeat_next=True), refs_of(sample_dataset)[:1])
+    (result,) = results
+    assert result.status == "partial" and "repeated pagination token" in result.error
+    ids = stored_ids(con)
+    assert len(ids) == len(set(ids)) == sample_dataset.sessions[0].events
+
+
+def test_wrong_token_fails_with_auth_exit_status(sample_dataset, sandbox_factory, tmp_db):
+    box = sandbox_factory(token="the-right-one")
+    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    assert results[0].status == "failed" and "HTTP 401" in results[0].error
+    assert exit_code(results) == EXIT_AUTH
+    assert SANDBOX_TOKEN not in results[0].error
+
+
+def test_lagging_events_arrive_on_a_later_sync(sample_dataset, sandbox_factory, tmp_db):
+    ref = refs_of(sample_dataset)[:1]
+    lines = (sample_dataset.out_dir / sample_dataset.sessions[0].file).read_text().splitlines()
+    times = sorted(json.loads(line)["createdAtMs"] for line in lines)
+    middle = times[len(times) // 2]
+    lag = 15 * 60 * 1000
+    con, _ = run(tmp_db, sandbox_factory(now_ms=middle + lag, lag_ms=lag), ref)
+    first = len(stored_ids(con))
+    con.close()
+    con, _ = run(tmp_db, sandbox_factory(), ref)
+    assert 0 < first < len(lines) == len(stored_ids(con))
+
+
+def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_factory, tmp_db):
+    from toolkit.sample import write_sample
+
+    info = write_sample(tmp_path / "ds", sessions=1, events=300, seed=1)
+    path = info.out_dir / info.sessions[0].file
+    hostile = [b"42", b'"just text"', b'{"createdAtMs": "noon"}', b"[1,2]",
+               b'{"createdAtMs":1,"sessionId":"s","sessionOrgId":"o","userId":"u","data":{}}']
+    with path.open("ab") as fh:
+        fh.write(b"\n".join(hostile) + b"\n")
+    con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
+    assert results[0].status == "ok" and results[0].rejected == len(hostile)
+    raws = {r[0] for r in con.execute("SELECT raw FROM rejected_events").fetchall()}
+    assert {json.dumps(json.loads(h), separators=(",", ":")) for h in hostile} == raws
+    assert len(stored_ids(con)) == 300
+    con.close()
+    con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
+    assert con.execute("SELECT count(*) FROM rejected_events").fetchone() == (len(hostile),)
