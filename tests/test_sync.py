@@ -40,8 +40,9 @@ def stored_ids(con) -> list[str]:
 
 def run(tmp_db, box, refs, **options):
     con = db.connect(tmp_db)
-    opts = SyncOptions(box.base_url, Secret(SANDBOX_TOKEN), policy=options.pop("policy", FAST),
-                       **options)
+    opts = SyncOptions(
+        box.base_url, Secret(SANDBOX_TOKEN), policy=options.pop("policy", FAST), **options
+    )
     return con, sync_sessions(con, refs, opts)
 
 
@@ -51,8 +52,10 @@ def test_full_sync_stores_exactly_the_served_events(sample_dataset, sandbox_fact
     assert len(ids) == len(set(ids)) == sample_dataset.events
     assert set(ids) == expected_ids(sample_dataset)
     assert [r.status for r in results] == ["ok"] * 3
-    runs = con.execute("SELECT sum(events_new), sum(events_received), min(pages) "
-                       "FROM sync_runs WHERE status = 'ok'").fetchone()
+    runs = con.execute(
+        "SELECT sum(events_new), sum(events_received), min(pages) "
+        "FROM sync_runs WHERE status = 'ok'"
+    ).fetchone()
     assert runs[0] == runs[1] == sample_dataset.events and runs[2] >= 2
 
 
@@ -127,8 +130,9 @@ def test_a_retry_after_beyond_max_wait_fails_instead_of_waiting(
 def test_persistent_5xx_ends_failed_with_status_and_tracking_id(
     sample_dataset, sandbox_factory, tmp_db
 ):
-    con, results = run(tmp_db, sandbox_factory(error_rate=1.0, error_statuses=(503,)),
-                       refs_of(sample_dataset)[:1])
+    con, results = run(
+        tmp_db, sandbox_factory(error_rate=1.0, error_statuses=(503,)), refs_of(sample_dataset)[:1]
+    )
     (result,) = results
     assert result.status == "failed" and exit_code(results) == EXIT_API
     assert "HTTP 503" in result.error and "trackingid SANDBOX_" in result.error
@@ -172,8 +176,13 @@ def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_fac
 
     info = write_sample(tmp_path / "ds", sessions=1, events=300, seed=1)
     path = info.out_dir / info.sessions[0].file
-    hostile = [b"42", b'"just text"', b'{"createdAtMs": "noon"}', b"[1,2]",
-               b'{"createdAtMs":1,"sessionId":"s","sessionOrgId":"o","userId":"u","data":{}}']
+    hostile = [
+        b"42",
+        b'"just text"',
+        b'{"createdAtMs": "noon"}',
+        b"[1,2]",
+        b'{"createdAtMs":1,"sessionId":"s","sessionOrgId":"o","userId":"u","data":{}}',
+    ]
     with path.open("ab") as fh:
         fh.write(b"\n".join(hostile) + b"\n")
     con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
