@@ -99,7 +99,7 @@ def test_sync_survives_fault_and_stores_each_event_once(
 
 def test_sync_waits_retry_after_on_429_never_sooner(sample_dataset, sandbox_factory, tmp_db):
     box = sandbox_factory(rate_limit_every=2, retry_after="1")
-    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    _con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
     assert results[0].status == "ok"
     log = [(t, status) for t, _method, _path, status in box.request_log]
     waits = [log[i + 1][0] - t for i, (t, status) in enumerate(log[:-1]) if status == 429]
@@ -108,7 +108,7 @@ def test_sync_waits_retry_after_on_429_never_sooner(sample_dataset, sandbox_fact
 
 def test_all_workers_wait_when_one_is_rate_limited(sample_dataset, sandbox_factory, tmp_db):
     box = sandbox_factory(rate_limit_every=5, retry_after="1", latency=0.01)
-    con, results = run(tmp_db, box, refs_of(sample_dataset), concurrency=3)
+    _con, results = run(tmp_db, box, refs_of(sample_dataset), concurrency=3)
     assert all(r.status == "ok" for r in results)
     log = box.request_log
     limited = [t for t, _m, _p, status in log if status == 429]
@@ -122,7 +122,7 @@ def test_a_retry_after_beyond_max_wait_fails_instead_of_waiting(
     sample_dataset, sandbox_factory, tmp_db
 ):
     box = sandbox_factory(rate_limit_every=1, retry_after="3600")
-    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    _con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
     assert results[0].status == "failed" and "3600" in results[0].error
     assert exit_code(results) == EXIT_API
 
@@ -152,7 +152,7 @@ def test_repeated_next_token_stops_partial_keeping_what_was_fetched(
 
 def test_wrong_token_fails_with_auth_exit_status(sample_dataset, sandbox_factory, tmp_db):
     box = sandbox_factory(token="the-right-one")
-    con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
+    _con, results = run(tmp_db, box, refs_of(sample_dataset)[:1])
     assert results[0].status == "failed" and "HTTP 401" in results[0].error
     assert exit_code(results) == EXIT_AUTH
     assert SANDBOX_TOKEN not in results[0].error
