@@ -124,7 +124,9 @@ def make_faults(values: dict[str, Any]) -> Faults:
                 int(s) for s in values["error_statuses"].split(",") if s.strip()
             )
         except ValueError:
-            raise UsageError("--error-statuses takes comma-separated numbers, e.g. 500,503") from None
+            raise UsageError(
+                "--error-statuses takes comma-separated numbers, e.g. 500,503"
+            ) from None
     if values.get("retry_after") in ("none", "None"):
         values["retry_after"] = None
     return Faults(**values)
