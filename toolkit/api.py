@@ -18,7 +18,7 @@ import requests
 
 from .config import Secret, check_transport
 from .errors import ApiError, AuthError
-from .events import decode_page, page_has_exact_ints
+from .events import decode_page
 
 EVENTS_PATH = "/slido/compliance/events"
 TRANSIENT = frozenset({500, 502, 503, 504})
@@ -58,15 +58,17 @@ class Page:
     items: list[Any]
     next: str | None
     tracking_id: str | None
-    exact_ints: bool
     size: int
 
 
 class RateGate:
     """A shared 'not before' time: when the API asks one worker to wait, all wait."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._lock = threading.Lock()
         self._until = 0.0
         self._sleep = sleep
@@ -98,8 +100,14 @@ class Client:
         sleep: injected for tests; `time.sleep` by default.
     """
 
-    def __init__(self, base_url: str, token: Secret, policy: RetryPolicy | None = None,
-                 gate: RateGate | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        policy: RetryPolicy | None = None,
+        gate: RateGate | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         check_transport(base_url)
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -166,8 +174,13 @@ class Client:
             return _Failure(None, f"network error: {type(exc).__name__}", None, None)
         tracking = _tracking_id(resp)
         if resp.status_code != 200:
-            return _Failure(resp.status_code, _reason(resp), tracking,
-                            resp.headers.get("Retry-After"), resp.headers.get("Location"))
+            return _Failure(
+                resp.status_code,
+                _reason(resp),
+                tracking,
+                resp.headers.get("Retry-After"),
+                resp.headers.get("Location"),
+            )
         return _decode(body, tracking)
 
     def _after_failure(self, failure: _Failure, attempt: int, session_id: str) -> None:
@@ -175,15 +188,22 @@ class Client:
         if status is not None and status not in TRANSIENT and status not in WAIT_STATUSES:
             raise self._final_error(failure, session_id)
         if attempt >= self.policy.attempts:
-            raise ApiError(self._describe(failure, session_id) + f"; gave up after {attempt} "
-                           "attempts", status, failure.tracking_id)
+            raise ApiError(
+                self._describe(failure, session_id) + f"; gave up after {attempt} attempts",
+                status,
+                failure.tracking_id,
+            )
         wait = None
         if status in WAIT_STATUSES:
             wait = parse_retry_after(failure.retry_after)
             if wait is not None and wait > self.policy.max_wait:
-                raise ApiError(self._describe(failure, session_id) + f"; asked to wait {wait:.0f}"
-                               f" s, more than the {self.policy.max_wait:.0f} s allowed "
-                               "(--max-wait)", status, failure.tracking_id)
+                raise ApiError(
+                    self._describe(failure, session_id) + f"; asked to wait {wait:.0f}"
+                    f" s, more than the {self.policy.max_wait:.0f} s allowed "
+                    "(--max-wait)",
+                    status,
+                    failure.tracking_id,
+                )
         if wait is None or wait <= 0:
             wait = self._backoff(attempt)
         if status in WAIT_STATUSES:
@@ -200,8 +220,10 @@ class Client:
         if failure.status in (401, 403):
             return AuthError(message)
         if failure.status is not None and 300 <= failure.status < 400:
-            message += (f"; redirect to {failure.location or 'an unknown place'} not followed, "
-                        "so the token is not sent elsewhere")
+            message += (
+                f"; redirect to {failure.location or 'an unknown place'} not followed, "
+                "so the token is not sent elsewhere"
+            )
         return ApiError(message, failure.status, failure.tracking_id)
 
     def _describe(self, failure: _Failure, session_id: str) -> str:
@@ -234,7 +256,7 @@ def _decode(body: bytes, tracking: str | None) -> Page | _Failure:
     if nxt is not None and not isinstance(nxt, str):
         return _Failure(None, "response 'next' is not a string", tracking, None)
     items = doc.get("items") or []
-    return Page(items, nxt or None, tracking, page_has_exact_ints(body), len(body))
+    return Page(items, nxt or None, tracking, len(body))
 
 
 def _tracking_id(resp: requests.Response) -> str | None:

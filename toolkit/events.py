@@ -26,10 +26,12 @@ EVENT_TYPES = (
 )
 ENVELOPE_IDS = ("sessionId", "sessionOrgId", "userId")
 MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-INT_LIMIT = 2**63
-# A page whose bytes hold no fraction, exponent or 19-digit run has only exact
-# integers, so the slow walk that rewrites integral floats can be skipped.
-_MAYBE_FLOAT = re.compile(rb"[0-9][.eE]|[0-9]{19}")
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what orjson reads and writes as integers
+# orjson writes every float with a fraction ("1.0") or a signed exponent ("1e+16"),
+# and never writes an int that way; ids and texts rarely look alike, and when they
+# do it only costs the walk that rewrites integral floats.
+_FRACTION = re.compile(rb"\.(?<=[0-9]\.)[0-9]")
+_EXPONENT = re.compile(rb"[0-9]e[+-][0-9]")
 _ID = re.compile(r"[A-Za-z0-9_-]{0,128}")
 
 EVENT_SCHEMA = pa.schema(
@@ -50,6 +52,16 @@ REJECT_SCHEMA = pa.schema(
         ("raw_sha256", pa.string()),
     ]
 )
+
+
+class NonFiniteNumber:
+    """A NaN or Infinity token met in the lenient reading; orjson refuses to encode it."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __repr__(self) -> str:
+        return self.token
 
 
 class RejectedItemError(ValueError):
@@ -79,11 +91,11 @@ def normalize_numbers(value: Any) -> Any:
         if not math.isfinite(value):
             raise RejectedItemError("holds a number that is not finite")
         if value.is_integer():
-            if abs(value) >= INT_LIMIT:
+            if not INT_MIN <= value <= INT_MAX:
                 raise RejectedItemError("holds a number outside the 64-bit integer range")
             return int(value)
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= INT_LIMIT:
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
         raise RejectedItemError("holds a number outside the 64-bit integer range")
     if isinstance(value, dict):
         return {k: normalize_numbers(v) for k, v in value.items()}
@@ -144,57 +156,92 @@ class Batch:
     received: int = 0
 
 
-def build_batch(items: Iterable[Any], exact_ints: bool = False) -> Batch:
+def build_batch(items: Iterable[Any]) -> Batch:
     """Turn a page's items into an Arrow batch of events (unique ids) and a list of rejects.
 
     Args:
         items: the decoded `items` of one or more pages.
-        exact_ints: True when the page bytes hold no float or oversized number,
-            which lets the integral-float rewrite be skipped (see `page_has_exact_ints`).
 
     Returns:
         A Batch with columns of EVENT_SCHEMA, and (reason, raw) for each rejected item.
     """
-    cols: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+    rows: list[tuple] = []
     seen: set[str] = set()
-    out = Batch(events=_empty())
+    out = Batch(events=_EMPTY)
     for item in items:
         out.received += 1
         try:
-            check_item(item)
-            if not exact_ints:
-                item = normalize_numbers(item)
-            digest = hashlib.sha256(canonical_json(item)).hexdigest()
-            data_text = orjson.dumps(item["data"]).decode()
+            row = _event_row(item)
         except RejectedItemError as exc:
             out.rejects.append((str(exc), raw_text(item)))
             continue
-        if digest in seen:
+        if row[0] in seen:
             out.duplicates += 1
             continue
-        seen.add(digest)
-        _append_row(cols, digest, item, data_text)
-    out.events = pa.RecordBatch.from_pydict(cols, schema=EVENT_SCHEMA)
+        seen.add(row[0])
+        rows.append(row)
+    if rows:
+        columns = [
+            pa.array(col, type=f.type)
+            for col, f in zip(zip(*rows, strict=True), EVENT_SCHEMA, strict=True)
+        ]
+        out.events = pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
     return out
 
 
-def _empty() -> pa.RecordBatch:
-    return pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
+# Ids already validated: most pages repeat the same org, session and a few users,
+# so the regex runs once per distinct id. Bounded, and safe to share between threads.
+_KNOWN_IDS: set[str] = set()
+_KNOWN_IDS_MAX = 100_000
 
 
-def _append_row(cols: dict[str, list[Any]], digest: str, item: dict, data_text: str) -> None:
-    cols["event_id"].append(digest)
-    cols["event_at"].append(round(item["createdAtMs"]))
-    cols["session_org_id"].append(item["sessionOrgId"])
-    cols["session_id"].append(item["sessionId"])
-    cols["actor_user_id"].append(item["userId"])
-    cols["event_type"].append(item["data"]["type"])
-    cols["data"].append(data_text)
+def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
+    """One event's row for EVENT_SCHEMA; the common case is checked inline for speed."""
+    try:
+        at, data = item["createdAtMs"], item["data"]
+        kind = data["type"]
+        ids = (item["sessionOrgId"], item["sessionId"], item["userId"])
+    except (KeyError, TypeError, IndexError):
+        check_item(item)  # raises with the precise reason
+        raise RejectedItemError("item is not a storable event") from None
+    if (
+        type(at) is not int
+        or not 0 <= at <= MAX_TIME_MS
+        or type(kind) is not str
+        or not (kind and _KNOWN_IDS.issuperset(ids))
+    ):
+        check_item(item)
+        _remember_ids(ids)
+    canonical = canonical_json(item)
+    if _may_hold_float(canonical):
+        item = normalize_numbers(item)
+        data = item["data"]
+        canonical = canonical_json(item)
+    digest = hashlib.sha256(canonical).hexdigest()
+    return (digest, round(at), ids[0], ids[1], ids[2], kind, _data_text(data))
 
 
-def page_has_exact_ints(body: bytes) -> bool:
-    """True when no number in the page can be a float or exceed 64 bits."""
-    return _MAYBE_FLOAT.search(body) is None
+def _remember_ids(ids: tuple[str, str, str]) -> None:
+    if len(_KNOWN_IDS) > _KNOWN_IDS_MAX:
+        _KNOWN_IDS.clear()
+    _KNOWN_IDS.update(v for v in ids if v)  # "" is valid only as a userId: never cache it
+
+
+def _data_text(data: dict) -> str:
+    try:
+        return orjson.dumps(data).decode()
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise RejectedItemError(f"cannot be encoded as JSON: {exc}") from None
+
+
+_EMPTY = pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
+
+
+def _may_hold_float(canonical: bytes) -> bool:
+    """True if orjson's output may hold a float (cheap substring tests first)."""
+    if b"." in canonical and _FRACTION.search(canonical):
+        return True
+    return (b"e+" in canonical or b"e-" in canonical) and _EXPONENT.search(canonical) is not None
 
 
 def raw_text(item: Any) -> str:
@@ -229,5 +276,4 @@ def decode_page(body: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     text = body.decode("utf-8", errors="surrogateescape")
-    # NaN and Infinity tokens parse to floats here, and normalize_numbers rejects them.
-    return json.loads(text)
+    return json.loads(text, parse_constant=NonFiniteNumber)
