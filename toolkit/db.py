@@ -107,23 +107,22 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool
     con.execute("BEGIN TRANSACTION")
     for _name, text in sql_files():
         con.execute(text)
-    con.execute(
-        "INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted]
-    )
+    con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
     con.execute("COMMIT")
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    # fetchall, not fetchone: a half-read result keeps the connection busy for con.sql()
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'main' AND table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists[0][0]:
         return None
-    row = con.execute(
+    rows = con.execute(
         "SELECT sql_digest FROM schema_version ORDER BY applied_at DESC LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _first_line(exc: BaseException) -> str:

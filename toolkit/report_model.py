@@ -1,0 +1,170 @@
+"""The report as plain data: sections of labelled figures and tables, and a timeline chart.
+
+Every value in a report is already plain JSON (text, number, boolean or null;
+times as ISO 8601 text in UTC), so the Markdown, HTML and JSON renderings show
+the same content, value for value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+Value = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table: column headers and rows of plain values."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled headline figure."""
+
+    label: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the report: an introduction, headline figures and tables."""
+
+    key: str
+    title: str
+    text: str = ""
+    facts: tuple[Fact, ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Events per time bucket and event type, every bucket of the span included."""
+
+    title: str
+    every: str
+    buckets: tuple[str, ...]
+    series: tuple[tuple[str, tuple[int, ...]], ...]
+
+    def totals(self) -> tuple[int, ...]:
+        """Events per bucket, all types together."""
+        return tuple(sum(counts[i] for _, counts in self.series) for i in range(len(self.buckets)))
+
+
+@dataclass(frozen=True)
+class Report:
+    """The audit summary of one session (or an index of all), ready to render.
+
+    `notices` are shown prominently at the top: that anonymous posters are
+    revealed, that the record may still be incomplete, what could not be stored.
+    """
+
+    title: str
+    scope: str
+    generated_at: str
+    reveal_anonymous: bool
+    notices: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
+    chart: Chart | None = None
+    meta: Mapping[str, Value] = field(default_factory=dict)
+
+    def section(self, key: str) -> Section:
+        """The section with this key."""
+        return next(s for s in self.sections if s.key == key)
+
+
+def plain(value: Any) -> Value:
+    """A value as plain JSON: times as ISO 8601 UTC text ending in Z, decimals as floats."""
+    if isinstance(value, datetime):
+        moment = value.astimezone(timezone.utc) if value.tzinfo else value
+        return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def table_from_frame(
+    key: str, title: str, df: pl.DataFrame, columns: Mapping[str, str], note: str = ""
+) -> Table:
+    """A table of the frame's `columns` (source name -> header), in frame order."""
+    names = [name for name in columns if name in df.columns]
+    rows = tuple(tuple(plain(v) for v in row) for row in df.select(names).iter_rows())
+    return Table(key, title, tuple(columns[name] for name in names), rows, note)
+
+
+def facts(pairs: Sequence[tuple[str, Any]]) -> tuple[Fact, ...]:
+    """Facts from (label, value) pairs, values made plain."""
+    return tuple(Fact(label, plain(value)) for label, value in pairs)
+
+
+def duration_text(seconds: int | None) -> str | None:
+    """A duration as "1 h 5 min 3 s" (None stays None)."""
+    if seconds is None:
+        return None
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if hours or minutes:
+        parts.append(f"{minutes} min")
+    parts.append(f"{secs} s")
+    return " ".join(parts)
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The report as a JSON-ready dict: the same content the Markdown shows."""
+    return {
+        "format": "slido-compliance-report",
+        "format_version": 1,
+        "title": report.title,
+        "scope": report.scope,
+        "generated_at": report.generated_at,
+        "reveal_anonymous": report.reveal_anonymous,
+        "notices": list(report.notices),
+        "meta": dict(report.meta),
+        "sections": [_section_dict(s) for s in report.sections],
+        "chart": _chart_dict(report.chart) if report.chart else None,
+    }
+
+
+def _section_dict(section: Section) -> dict[str, Any]:
+    return {
+        "key": section.key,
+        "title": section.title,
+        "text": section.text,
+        "facts": [{"label": f.label, "value": f.value} for f in section.facts],
+        "tables": [
+            {
+                "key": t.key,
+                "title": t.title,
+                "note": t.note,
+                "columns": list(t.columns),
+                "rows": [list(r) for r in t.rows],
+            }
+            for t in section.tables
+        ],
+    }
+
+
+def _chart_dict(chart: Chart) -> dict[str, Any]:
+    return {
+        "title": chart.title,
+        "every": chart.every,
+        "buckets": list(chart.buckets),
+        "series": [{"event_type": name, "counts": list(counts)} for name, counts in chart.series],
+        "totals": list(chart.totals()),
+    }

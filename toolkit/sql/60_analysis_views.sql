@@ -1,0 +1,368 @@
+-- Analysis views behind toolkit.queries and the report: who did what, to which resource.
+-- Built on the `events` table alone (its JSON `data`), so they hold whatever the typed
+-- views make of a snapshot. Versions of a resource are ordered as the current-state
+-- views order them: modifiedAtMs, then event_at, then event_id.
+
+-- one row per event, classified by what its actor did; key event_id
+CREATE OR REPLACE VIEW event_activity AS
+WITH keyed AS (
+    SELECT
+        e.event_id,
+        e.event_at,
+        e.session_org_id,
+        e.session_id,
+        e.actor_user_id,
+        e.event_type,
+        CAST(
+            CASE e.event_type
+                WHEN 'qaaQuestion' THEN e.data ->> '$.questionId'
+                WHEN 'qaaQuestionReply' THEN e.data ->> '$.replyId'
+                WHEN 'qaaQuestionAction' THEN e.data ->> '$.questionId'
+                WHEN 'poll' THEN e.data ->> '$.pollId'
+                WHEN 'pollAnswer' THEN e.data ->> '$.pollAnswerId'
+                WHEN 'pollAnswerReview' THEN e.data ->> '$.pollAnswerId'
+                WHEN 'activePoll' THEN e.session_id
+                WHEN 'session' THEN e.session_id
+                WHEN 'qaa' THEN e.session_id
+            END AS VARCHAR
+        ) AS resource_id,
+        CAST(e.data ->> '$.questionId' AS VARCHAR) AS question_id,
+        CAST(coalesce(e.data ->> '$.pollId', e.data ->> '$.activePollId') AS VARCHAR) AS poll_id,
+        TRY_CAST(e.data ->> '$.modifiedAtMs' AS DOUBLE) AS modified_ms,
+        coalesce(TRY_CAST(e.data ->> '$.isDeleted' AS BOOLEAN), false) AS is_deleted,
+        coalesce(TRY_CAST(e.data ->> '$.isAnonymous' AS BOOLEAN), false) AS is_anonymous,
+        CAST(e.data ->> '$.status' AS VARCHAR) AS status,
+        CAST(e.data ->> '$.action' AS VARCHAR) AS action,
+        CAST(nullif(coalesce(e.data ->> '$.text', e.data ->> '$.title'), '') AS VARCHAR) AS content_text
+    FROM events AS e
+),
+versioned AS (
+    SELECT
+        k.event_id,
+        k.event_at,
+        k.session_org_id,
+        k.session_id,
+        k.actor_user_id,
+        k.event_type,
+        k.resource_id,
+        k.question_id,
+        k.poll_id,
+        k.is_deleted,
+        k.is_anonymous,
+        k.status,
+        k.action,
+        k.content_text,
+        row_number() OVER w AS version_number,
+        count(*) OVER p AS version_count,
+        coalesce(lag(k.is_deleted) OVER w, false) AS was_deleted,
+        lag(k.status) OVER w AS previous_status,
+        first_value(k.actor_user_id) OVER w AS poster_user_id,
+        bool_or(k.is_anonymous) OVER p AS resource_is_anonymous
+    FROM keyed AS k
+    WINDOW
+        p AS (PARTITION BY k.session_id, k.event_type, k.resource_id),
+        w AS (
+            PARTITION BY k.session_id, k.event_type, k.resource_id
+            ORDER BY k.modified_ms ASC NULLS FIRST, k.event_at, k.event_id
+        )
+)
+SELECT
+    v.event_id,
+    v.event_at,
+    v.session_org_id,
+    v.session_id,
+    v.actor_user_id,
+    v.event_type,
+    v.resource_id,
+    v.question_id,
+    v.poll_id,
+    CAST(
+        CASE
+            WHEN v.event_type = 'qaaQuestionAction' AND v.action = 'upvote' THEN 'upvote'
+            WHEN v.event_type = 'qaaQuestionAction' AND v.action = 'removeUpvote'
+                THEN 'upvote_removed'
+            WHEN v.event_type = 'qaaQuestionAction' THEN 'question_moderation'
+            WHEN v.event_type = 'pollAnswerReview' THEN 'answer_review'
+            WHEN v.event_type = 'activePoll' AND v.is_deleted THEN 'poll_deactivation'
+            WHEN v.event_type = 'activePoll' THEN 'poll_activation'
+            WHEN v.event_type IN ('session', 'qaa') THEN 'settings_change'
+            WHEN v.resource_id IS NULL THEN 'unknown'
+            WHEN v.is_deleted AND NOT v.was_deleted THEN 'deletion'
+            WHEN v.version_number = 1 AND v.event_type = 'qaaQuestion' THEN 'question'
+            WHEN v.version_number = 1 AND v.event_type = 'qaaQuestionReply' THEN 'reply'
+            WHEN v.version_number = 1 AND v.event_type = 'poll' THEN 'poll_created'
+            WHEN v.version_number = 1 AND v.event_type = 'pollAnswer' THEN 'poll_answer'
+            WHEN v.event_type = 'qaaQuestion' AND v.status IS DISTINCT FROM v.previous_status
+                THEN 'status_change'
+            WHEN v.event_type = 'qaaQuestion' THEN 'question_update'
+            WHEN v.event_type = 'qaaQuestionReply' THEN 'reply_update'
+            WHEN v.event_type = 'poll' THEN 'poll_update'
+            ELSE 'answer_update'
+        END AS VARCHAR
+    ) AS activity,
+    CAST(v.action AS VARCHAR) AS action,
+    CAST(v.status AS VARCHAR) AS status,
+    CAST(v.previous_status AS VARCHAR) AS previous_status,
+    CAST(v.is_deleted AS BOOLEAN) AS is_deleted,
+    CAST(v.content_text AS VARCHAR) AS content_text,
+    CAST(v.version_number AS BIGINT) AS version_number,
+    CAST(v.version_count AS BIGINT) AS version_count,
+    CAST(v.poster_user_id AS VARCHAR) AS poster_user_id,
+    CAST(
+        v.event_type IN ('qaaQuestionAction', 'pollAnswerReview')
+            AND v.action IS DISTINCT FROM 'upvote'
+            AND v.action IS DISTINCT FROM 'removeUpvote'
+        OR v.event_type = 'qaaQuestion' AND v.version_number > 1
+            AND v.status IS DISTINCT FROM v.previous_status
+            AND NOT (v.is_deleted AND NOT v.was_deleted)
+        OR v.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
+            AND v.is_deleted AND NOT v.was_deleted
+            AND v.actor_user_id IS DISTINCT FROM v.poster_user_id
+        AS BOOLEAN
+    ) AS is_moderation,
+    CAST(
+        v.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
+        AND v.resource_is_anonymous
+        AND v.actor_user_id = v.poster_user_id
+        AS BOOLEAN
+    ) AS is_anonymous_author
+FROM versioned AS v;
+
+-- one row per question, reply, poll or poll answer, over all its versions;
+-- key (session_id, event_type, resource_id)
+CREATE OR REPLACE VIEW resource_lifecycle AS
+SELECT
+    a.session_org_id,
+    a.session_id,
+    a.event_type,
+    CAST(
+        CASE a.event_type
+            WHEN 'qaaQuestion' THEN 'question'
+            WHEN 'qaaQuestionReply' THEN 'reply'
+            WHEN 'poll' THEN 'poll'
+            ELSE 'poll_answer'
+        END AS VARCHAR
+    ) AS kind,
+    a.resource_id,
+    CAST(arg_min(a.question_id, a.version_number) AS VARCHAR) AS question_id,
+    CAST(arg_min(a.poll_id, a.version_number) AS VARCHAR) AS poll_id,
+    min(a.event_at) AS first_event_at,
+    max(a.event_at) AS last_event_at,
+    CAST(arg_min(a.actor_user_id, a.version_number) AS VARCHAR) AS poster_user_id,
+    CAST(bool_or(a.is_anonymous_author) AS BOOLEAN) AS is_anonymous,
+    CAST(arg_max(a.content_text, a.version_number) FILTER (
+        WHERE a.content_text IS NOT NULL
+    ) AS VARCHAR) AS last_text,
+    CAST(count(*) AS BIGINT) AS version_count,
+    CAST(arg_max(a.is_deleted, a.version_number) AS BOOLEAN) AS is_deleted,
+    CAST(bool_or(a.is_deleted) AS BOOLEAN) AS was_ever_deleted,
+    arg_min(a.event_at, a.version_number) FILTER (WHERE a.is_deleted) AS deleted_at,
+    CAST(arg_min(a.actor_user_id, a.version_number) FILTER (
+        WHERE a.is_deleted
+    ) AS VARCHAR) AS deleted_by_user_id,
+    CAST(arg_min(a.is_anonymous_author, a.version_number) FILTER (
+        WHERE a.is_deleted
+    ) AS BOOLEAN) AS is_deleted_by_anonymous_author
+FROM event_activity AS a
+WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
+GROUP BY a.session_org_id, a.session_id, a.event_type, a.resource_id;
+
+-- one row per user who posted a question or reply under a name; key user_id
+CREATE OR REPLACE VIEW user_names AS
+WITH named AS (
+    SELECT
+        CAST(e.data ->> '$.user.userId' AS VARCHAR) AS user_id,
+        e.event_at,
+        e.event_id,
+        CAST(coalesce(
+            nullif(e.data ->> '$.user.name', ''),
+            nullif(e.data ->> '$.user.unverifiedName', '') || ' (unverified)'
+        ) AS VARCHAR) AS display_name
+    FROM events AS e
+    WHERE e.event_type IN ('qaaQuestion', 'qaaQuestionReply')
+        AND NOT coalesce(TRY_CAST(e.data ->> '$.isAnonymous' AS BOOLEAN), false)
+)
+SELECT
+    n.user_id,
+    CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
+FROM named AS n
+WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
+GROUP BY n.user_id;
+
+-- one row per session with events; key session_id
+CREATE OR REPLACE VIEW session_activity AS
+SELECT
+    a.session_org_id,
+    a.session_id,
+    CAST(count(*) AS BIGINT) AS event_count,
+    CAST(count(DISTINCT a.actor_user_id) AS BIGINT) AS actor_count,
+    CAST(count(DISTINCT a.resource_id) FILTER (
+        WHERE a.event_type = 'qaaQuestion'
+    ) AS BIGINT) AS question_count,
+    CAST(count(DISTINCT a.resource_id) FILTER (
+        WHERE a.event_type = 'qaaQuestionReply'
+    ) AS BIGINT) AS reply_count,
+    CAST(count(*) FILTER (WHERE a.activity = 'upvote') AS BIGINT) AS upvote_count,
+    CAST(count(DISTINCT a.resource_id) FILTER (
+        WHERE a.event_type = 'poll'
+    ) AS BIGINT) AS poll_count,
+    CAST(count(DISTINCT a.resource_id) FILTER (
+        WHERE a.event_type = 'pollAnswer'
+    ) AS BIGINT) AS poll_answer_count,
+    CAST(count(*) FILTER (WHERE a.is_moderation) AS BIGINT) AS moderation_count,
+    CAST(count(DISTINCT (a.event_type, a.resource_id)) FILTER (
+        WHERE a.activity = 'deletion'
+    ) AS BIGINT) AS deleted_item_count,
+    CAST(count(*) FILTER (WHERE a.activity = 'unknown') AS BIGINT) AS unknown_event_count
+FROM event_activity AS a
+GROUP BY a.session_org_id, a.session_id;
+
+-- one row per poll version, with what changed since the version before; key event_id
+CREATE OR REPLACE VIEW poll_changes AS
+WITH ordered AS (
+    SELECT
+        h.session_org_id,
+        h.session_id,
+        h.poll_id,
+        h.event_id,
+        h.event_at,
+        h.actor_user_id,
+        h.title,
+        h.is_deleted,
+        h.is_locked,
+        h.active_poll_result_id,
+        row_number() OVER w AS version_number,
+        lag(h.active_poll_result_id) OVER w AS previous_result_id,
+        coalesce(h.is_deleted, false) AND NOT coalesce(lag(h.is_deleted) OVER w, false)
+            AS is_deletion,
+        coalesce(h.is_locked, false) IS DISTINCT FROM coalesce(lag(h.is_locked) OVER w, false)
+            AS is_lock_change,
+        (h.title, h.description, h.poll_type, h.question_type)
+            IS DISTINCT FROM lag((h.title, h.description, h.poll_type, h.question_type)) OVER w
+            AS is_wording_change,
+        (CAST(h.options AS VARCHAR), CAST(h.questions AS VARCHAR))
+            IS DISTINCT FROM lag((CAST(h.options AS VARCHAR), CAST(h.questions AS VARCHAR))) OVER w
+            AS is_options_change,
+        (h.hide_names, h.max_answers, h.max_options, h.enable_correct_options,
+            h.reveal_correct_options, h.reveal_results)
+            IS DISTINCT FROM lag((h.hide_names, h.max_answers, h.max_options,
+                h.enable_correct_options, h.reveal_correct_options, h.reveal_results)) OVER w
+            AS is_settings_change
+    FROM poll_events AS h
+    WHERE h.poll_id IS NOT NULL
+    WINDOW w AS (
+        PARTITION BY h.session_id, h.poll_id
+        ORDER BY h.modified_at ASC NULLS FIRST, h.event_at, h.event_id
+    )
+)
+SELECT
+    o.session_org_id,
+    o.session_id,
+    o.poll_id,
+    o.event_id,
+    o.event_at,
+    o.actor_user_id,
+    CAST(o.version_number AS BIGINT) AS version_number,
+    CAST(o.title AS VARCHAR) AS title,
+    CAST(o.active_poll_result_id AS VARCHAR) AS active_poll_result_id,
+    CAST(o.version_number > 1 AND o.previous_result_id IS NOT NULL
+        AND o.active_poll_result_id IS DISTINCT FROM o.previous_result_id AS BOOLEAN)
+        AS is_reset,
+    CAST(o.version_number > 1 AND (o.is_wording_change OR o.is_options_change) AS BOOLEAN)
+        AS is_content_edit,
+    CAST(
+        CASE
+            WHEN o.version_number = 1 THEN 'created'
+            ELSE coalesce(nullif(concat_ws(', ',
+                CASE WHEN o.is_deletion THEN 'deleted' END,
+                CASE WHEN o.previous_result_id IS NOT NULL
+                    AND o.active_poll_result_id IS DISTINCT FROM o.previous_result_id
+                    THEN 'results reset' END,
+                CASE WHEN o.is_wording_change THEN 'wording edited' END,
+                CASE WHEN o.is_options_change THEN 'options edited' END,
+                CASE WHEN o.is_lock_change AND o.is_locked THEN 'locked' END,
+                CASE WHEN o.is_lock_change AND NOT coalesce(o.is_locked, false)
+                    THEN 'unlocked' END,
+                CASE WHEN o.is_settings_change THEN 'settings changed' END
+            ), ''), 'no visible change')
+        END AS VARCHAR
+    ) AS changes
+FROM ordered AS o;
+
+-- one row per poll answer whose latest review rejects it, whole or in part;
+-- key session_id, poll_answer_id
+CREATE OR REPLACE VIEW poll_answer_rejections AS
+WITH reviewed AS (
+    SELECT
+        r.session_org_id,
+        r.session_id,
+        r.poll_answer_id,
+        r.poll_id,
+        r.poll_result_id,
+        r.event_at,
+        r.actor_user_id,
+        coalesce(r.approval = 'rejected', false) AS is_whole_answer,
+        [
+            x.key FOR x IN map_entries(json_transform(r.questions, '"MAP(VARCHAR, JSON)"'))
+            IF json_extract_string(x.value, '$.approval') = 'rejected'
+        ] AS rejected_questions
+    FROM poll_answer_reviews AS r
+    WHERE r.is_deleted IS NOT TRUE
+)
+SELECT
+    v.session_org_id,
+    v.session_id,
+    v.poll_answer_id,
+    v.poll_id,
+    v.poll_result_id,
+    v.event_at AS reviewed_at,
+    CAST(v.actor_user_id AS VARCHAR) AS reviewed_by_user_id,
+    CAST(v.is_whole_answer AS BOOLEAN) AS is_whole_answer,
+    CAST(array_to_string(list_sort(v.rejected_questions), ', ') AS VARCHAR)
+        AS rejected_question_ids
+FROM reviewed AS v
+WHERE v.is_whole_answer OR len(coalesce(v.rejected_questions, [])) > 0;
+
+-- one row per poll answer (latest version) with its choices and texts as text;
+-- key session_id, poll_answer_id
+CREATE OR REPLACE VIEW poll_answer_contents AS
+WITH chosen AS (
+    SELECT
+        c.session_id,
+        c.poll_answer_id,
+        string_agg(
+            coalesce(o.title, c.option_id), '; '
+            ORDER BY q.sort_order NULLS FIRST, c.question_id NULLS FIRST,
+                o.sort_order NULLS LAST, c.option_id
+        ) AS chosen_options
+    FROM poll_answer_options AS c
+    LEFT JOIN poll_options AS o
+        ON o.session_id = c.session_id
+        AND o.poll_id = c.poll_id
+        AND o.question_id IS NOT DISTINCT FROM c.question_id
+        AND o.option_id = c.option_id
+    LEFT JOIN poll_questions AS q
+        ON q.session_id = c.session_id
+        AND q.poll_id = c.poll_id
+        AND q.question_id = c.question_id
+    GROUP BY c.session_id, c.poll_answer_id
+),
+texts AS (
+    SELECT
+        t.session_id,
+        t.poll_answer_id,
+        string_agg(t.text, ' | ' ORDER BY t.question_id NULLS FIRST) AS answer_text
+    FROM poll_answer_texts AS t
+    GROUP BY t.session_id, t.poll_answer_id
+)
+SELECT
+    a.session_id,
+    a.poll_answer_id,
+    a.poll_id,
+    CAST(c.chosen_options AS VARCHAR) AS chosen_options,
+    CAST(t.answer_text AS VARCHAR) AS answer_text
+FROM poll_answers AS a
+LEFT JOIN chosen AS c
+    ON c.session_id = a.session_id AND c.poll_answer_id = a.poll_answer_id
+LEFT JOIN texts AS t
+    ON t.session_id = a.session_id AND t.poll_answer_id = a.poll_answer_id;
