@@ -189,3 +189,57 @@ def test_every_command_has_help_with_an_example():
     for command in ("sync", "status", "sql", "report", "sample", "sandbox", "demo"):
         out = cli(command, "--help")
         assert out.returncode == EXIT_OK and "Example: slido-compliance" in out.stdout
+
+
+@pytest.fixture
+def synced_db(sample_dataset, sandbox_factory, tmp_db) -> Path:
+    """A database holding the first sample session, synced through the CLI."""
+    cli(*sync_args(sample_dataset, sandbox_factory(), tmp_db))
+    return tmp_db
+
+
+def test_sql_reads_the_query_from_standard_input_and_a_file(synced_db, tmp_path):
+    out = cli(
+        "sql",
+        "-",
+        "--db",
+        str(synced_db),
+        "--format",
+        "json",
+        stdin="SELECT count(*) AS n FROM qaa_questions",
+    )
+    assert out.returncode == EXIT_OK and '"n"' in out.stdout
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT count(*) AS n FROM events")
+    out = cli("sql", f"@{query}", "--db", str(synced_db), "--format", "csv")
+    assert out.stdout.split()[0] == "n"
+
+
+def test_sql_writes_parquet_and_refuses_writes(synced_db, tmp_path):
+    import polars as pl
+
+    target = tmp_path / "events.parquet"
+    out = cli(
+        "sql",
+        "SELECT event_id, event_type FROM events",
+        "--db",
+        str(synced_db),
+        "--out",
+        str(target),
+    )
+    assert out.returncode == EXIT_OK and pl.read_parquet(target).height > 0
+    refused = cli("sql", "DELETE FROM events", "--db", str(synced_db))
+    assert refused.returncode == EXIT_USAGE and "read-only" in refused.stderr
+    bad = cli("sql", "SELEC nonsense", "--db", str(synced_db))
+    assert bad.returncode == EXIT_USAGE and bad.stderr.startswith("Error: ")
+
+
+def test_report_writes_each_format(synced_db, sample_dataset, tmp_path):
+    session = sample_dataset.sessions[0].session_id
+    for suffix in ("md", "html", "json"):
+        target = tmp_path / f"report.{suffix}"
+        out = cli("report", "--session", session, "--db", str(synced_db), "--out", str(target))
+        assert out.returncode == EXIT_OK, out.stderr
+        assert session.split("_")[0] in target.read_text(encoding="utf-8")  # md escapes _
+    index = cli("report", "--db", str(synced_db))
+    assert index.returncode == EXIT_OK and session in index.stdout

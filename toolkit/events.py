@@ -33,6 +33,7 @@ INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what orjson reads and writes as intege
 _FRACTION = re.compile(rb"\.(?<=[0-9]\.)[0-9]")
 _EXPONENT = re.compile(rb"[0-9]e[+-][0-9]")
 _ID = re.compile(r"[A-Za-z0-9_-]{0,128}")
+MAX_NESTING = 254  # the most nested arrays and objects orjson writes (and so canonical JSON)
 
 EVENT_SCHEMA = pa.schema(
     [
@@ -77,7 +78,12 @@ def canonical_json(item: Any) -> bytes:
     try:
         return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError) as exc:
-        raise RejectedItemError(f"cannot be encoded as canonical JSON: {exc}") from None
+        why = str(exc)
+        if "Recursion limit" in why:
+            why = f"nested more than {MAX_NESTING} levels deep"
+        elif "NonFiniteNumber" in why:
+            why = "holds a number that is not finite (NaN, Infinity, or beyond a double)"
+        raise RejectedItemError(f"cannot be encoded as canonical JSON: {why}") from None
 
 
 def event_id(item: Any) -> str:
@@ -201,6 +207,7 @@ def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
         at, data = item["createdAtMs"], item["data"]
         kind = data["type"]
         ids = (item["sessionOrgId"], item["sessionId"], item["userId"])
+        known = _KNOWN_IDS.issuperset(ids)  # TypeError for an id that is an array or object
     except (KeyError, TypeError, IndexError):
         check_item(item)  # raises with the precise reason
         raise RejectedItemError("item is not a storable event") from None
@@ -208,7 +215,7 @@ def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
         type(at) is not int
         or not 0 <= at <= MAX_TIME_MS
         or type(kind) is not str
-        or not (kind and _KNOWN_IDS.issuperset(ids))
+        or not (kind and known)
     ):
         check_item(item)
         _remember_ids(ids)
@@ -246,12 +253,52 @@ def _may_hold_float(canonical: bytes) -> bool:
 
 def raw_text(item: Any) -> str:
     """The item as JSON text for `rejected_events`; lone surrogates stay visible as escapes."""
-    text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=repr)
+    text = _raw_json(item, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(item, ensure_ascii=True, separators=(",", ":"), default=repr)
+        text = _raw_json(item, ensure_ascii=True)
     return text
+
+
+def _raw_json(item: Any, ensure_ascii: bool) -> str:
+    try:
+        return json.dumps(item, ensure_ascii=ensure_ascii, separators=(",", ":"), default=repr)
+    except RecursionError:  # nested deeper than json.dumps recurses: same text, by loop
+        return _deep_json(item, ensure_ascii)
+
+
+def _deep_json(item: Any, ensure_ascii: bool) -> str:
+    """`json.dumps(item, separators=(",", ":"))` without recursion, for very deep items."""
+    out: list[str] = []
+    stack: list[tuple[bool, Any]] = [(False, item)]  # (is literal text, value)
+    while stack:
+        literal, value = stack.pop()
+        if literal:
+            out.append(value)
+            continue
+        if isinstance(value, dict):
+            parts: list[tuple[bool, Any]] = [(True, "{")]
+            for i, (key, child) in enumerate(value.items()):
+                key_text = json.dumps(str(key), ensure_ascii=ensure_ascii)
+                parts += [(True, ("," if i else "") + key_text + ":"), (False, child)]
+        elif isinstance(value, list):
+            parts = [(True, "[")]
+            for i, child in enumerate(value):
+                parts += [(True, ",")] if i else []
+                parts.append((False, child))
+        else:
+            out.append(json.dumps(value, ensure_ascii=ensure_ascii, default=repr))
+            continue
+        parts.append((True, "}" if isinstance(value, dict) else "]"))
+        stack.extend(reversed(parts))
+    return "".join(out)
+
+
+def _finite_float(text: str) -> float | NonFiniteNumber:
+    """Read a JSON float; one too large for a double (1e400) is kept as text to be rejected."""
+    value = float(text)
+    return value if math.isfinite(value) else NonFiniteNumber(text)
 
 
 def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
@@ -269,11 +316,15 @@ def decode_page(body: bytes) -> Any:
     are rejected one by one (kept in rejected_events) instead of losing the page.
 
     Raises:
-        ValueError: the body is not JSON at all (truncated, HTML, empty).
+        ValueError: the body is not JSON at all (truncated, HTML, empty), or nests
+            arrays and objects deeper than either reader goes (about 1000 levels).
     """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
     text = body.decode("utf-8", errors="surrogateescape")
-    return json.loads(text, parse_constant=NonFiniteNumber)
+    try:
+        return json.loads(text, parse_constant=NonFiniteNumber, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
