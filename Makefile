@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format typecheck check bench notebooks clean
+.PHONY: demo test lint format typecheck check bench notebooks notebooks-lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+notebooks-lab: $(STAMP)  ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
 
 notebooks: $(STAMP)  ## clear notebook outputs before committing
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

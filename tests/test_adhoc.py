@@ -10,6 +10,7 @@ import pytest
 import toolkit
 from tests.helpers import SESSION
 from tests.scenario import build_database
+from toolkit.adhoc import lock_down
 from toolkit.errors import UsageError
 
 
@@ -89,10 +90,11 @@ def test_sql_refuses_writes_even_on_a_writable_connection(sql_db: Path) -> None:
         con.close()
 
 
-def test_sql_cannot_read_or_write_files(sql_db: Path) -> None:
+def test_sql_cannot_read_or_write_files_once_locked_down(sql_db: Path) -> None:
     secret = sql_db.parent / "secret.csv"
     secret.write_text("a\n1\n")
     con = toolkit.connect(sql_db, read_only=True)
+    lock_down(con)  # what the sql command does on its own connection
     try:
         with pytest.raises(UsageError, match="disabled by configuration"):
             toolkit.run_sql(con, f"SELECT * FROM read_csv('{secret}')")
@@ -103,6 +105,17 @@ def test_sql_cannot_read_or_write_files(sql_db: Path) -> None:
     finally:
         con.close()
     assert not (sql_db.parent / "out.csv").exists()
+
+
+def test_run_sql_leaves_a_notebook_connection_usable(sql_db: Path) -> None:
+    con = toolkit.connect(sql_db, read_only=True)
+    try:
+        toolkit.run_sql(con, "SELECT 1")
+        other = toolkit.connect(sql_db, read_only=True)  # would fail on a locked configuration
+        assert toolkit.run_sql(other, "SELECT $x AS x", {"x": 5})["x"].to_list() == [5]
+        other.close()
+    finally:
+        con.close()
 
 
 def test_sql_reports_duckdb_errors_plainly(sql_db: Path) -> None:

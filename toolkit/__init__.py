@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from ._query import query
+from .config import Secret, SessionRef
 from .db import connect
 from .queries import (
     audit_summary,
@@ -32,10 +34,15 @@ from .queries import (
     unknown_event_types,
     user_activity,
 )
+from .sync import SyncOptions, SyncResult, sync_sessions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Secret",
+    "SessionRef",
+    "SyncOptions",
+    "SyncResult",
     "__version__",
     "audit_summary",
     "connect",
@@ -47,12 +54,14 @@ __all__ = [
     "poll_results",
     "polls_overview",
     "qa_questions",
+    "query",
     "question_replies",
     "rejected_answers",
     "rejected_items",
     "run_sql",
     "sessions",
     "sync_history",
+    "sync_sessions",
     "timeline",
     "unknown_event_types",
     "user_activity",

@@ -7,17 +7,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-KNOWN_EVENT_TYPES = (
-    "session",
-    "qaa",
-    "qaaQuestion",
-    "qaaQuestionReply",
-    "qaaQuestionAction",
-    "poll",
-    "pollAnswer",
-    "pollAnswerReview",
-    "activePoll",
-)
+from .events import EVENT_TYPES
+
+KNOWN_EVENT_TYPES = EVENT_TYPES
 
 ANONYMOUS = "anonymous"
 ANONYMOUS_AUTHOR = "anonymous (the author)"
@@ -26,7 +18,11 @@ ANONYMOUS_AUTHOR = "anonymous (the author)"
 def fetch(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
 ) -> pl.DataFrame:
-    """Run one SELECT with its values bound (never spliced) and return it as polars."""
+    """Run one SELECT with its values bound (never spliced) and return it as polars.
+
+    Example:
+        >>> query(con, "SELECT * FROM polls WHERE poll_id = $p", {"p": pid})  # doctest: +SKIP
+    """
     release(con)
     return con.sql(sql, params=params or None).pl()
 
@@ -39,3 +35,6 @@ def release(con: duckdb.DuckDBPyConnection) -> None:
     complete = getattr(con, "complete", None)
     if complete is not None:
         complete()
+
+
+query = fetch  # the public name: toolkit.query(con, sql, params)

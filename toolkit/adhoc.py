@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -17,20 +18,21 @@ _EXPLAINED = re.compile(r"EXPLAIN\s+(?:ANALY[SZ]E\s+|\([^)]*\)\s*)?(.*)", re.I |
 _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+def run_sql(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
     """Run one ad hoc read-only SQL statement and return its rows.
 
     Every statement is parsed by DuckDB first; anything that is not a query
     (DROP, INSERT, CREATE, UPDATE, COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CALL,
-    ...) is refused before any statement runs. The connection is then locked
-    down for good: external access (files, URLs, extensions) is disabled and the
-    configuration locked, so `read_csv(...)` or `COPY ... TO` cannot reach the
-    file system. Open `con` with `connect(path, read_only=True)`; use it only for
-    queries afterwards.
+    ...) is refused before any statement runs. The `sql` command also calls
+    `lock_down` on its own connection first, so `read_csv(...)` cannot reach the
+    file system; a notebook's connection is left as it is.
 
     Args:
         con: a connection, read-only for the `sql` command.
         query: one SQL statement (a trailing semicolon is fine).
+        params: values for `$name` placeholders, bound, never spliced.
 
     Returns:
         The statement's rows.
@@ -47,9 +49,9 @@ def run_sql(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
         _check_reads_only(con, statement)
     if len(statements) > 1:
         raise UsageError(f"the query holds {len(statements)} statements; give one at a time")
-    lock_down(con)
+    release(con)
     try:
-        return _as_polars(con.sql(statements[0].query))
+        return _as_polars(con.sql(statements[0].query, params=params or None))
     except duckdb.Error as exc:
         raise UsageError(first_line(exc)) from None
     except pl.exceptions.PolarsError as exc:
@@ -77,7 +79,11 @@ def _quote(name: str) -> str:
 
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """Disable external access and lock the connection's configuration (idempotent)."""
+    """Disable external access and lock the configuration (idempotent).
+
+    This holds for every connection to the same file in this process, so only
+    the `sql` command, whose process has no other, calls it.
+    """
     release(con)
     locked = con.sql("SELECT current_setting('lock_configuration')").fetchall()
     if locked and locked[0][0]:

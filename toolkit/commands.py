@@ -96,8 +96,9 @@ def run_sql(
     db_path: Path | None, query: str, fmt: str | None = None, out: Path | None = None
 ) -> bytes | None:
     """Run a read-only query; write it to `out`, or return the rendered bytes."""
+    from .adhoc import lock_down
+    from .adhoc import run_sql as query_frame
     from .formats import render_frame, write_frame
-    from .queries import run_sql as query_frame
 
     if query.startswith("@"):
         query = _read_query_file(Path(query[1:]))
@@ -106,6 +107,7 @@ def run_sql(
         raise UsageError("parquet output is binary: give --out FILE.parquet")
     con = db.connect(db_path, read_only=True)
     try:
+        lock_down(con)
         frame = query_frame(con, query)
     finally:
         con.close()
