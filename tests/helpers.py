@@ -11,12 +11,18 @@ SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000001"
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
 
 
-def envelope(data: dict[str, Any], at_ms: int, user: str = "u-host", session: str = SESSION,
-             org: str = ORG) -> dict[str, Any]:
+def envelope(
+    data: dict[str, Any], at_ms: int, user: str = "u-host", session: str = SESSION, org: str = ORG
+) -> dict[str, Any]:
     """An event as the API serves it: the envelope around one `data` snapshot."""
     data = {"sessionId": session, **data}
-    return {"createdAtMs": at_ms, "sessionId": session, "sessionOrgId": org, "userId": user,
-            "data": data}
+    return {
+        "createdAtMs": at_ms,
+        "sessionId": session,
+        "sessionOrgId": org,
+        "userId": user,
+        "data": data,
+    }
 
 
 def event_id(event: dict[str, Any]) -> str:
@@ -30,6 +36,14 @@ def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> N
     for ev in events:
         con.execute(
             "INSERT INTO events VALUES (?, make_timestamptz(? * 1000), ?, ?, ?, ?, ?, ?)",
-            [event_id(ev), int(ev["createdAtMs"]), ev["sessionOrgId"], ev["sessionId"],
-             ev["userId"], ev["data"]["type"], json.dumps(ev["data"]), sync_id],
+            [
+                event_id(ev),
+                int(ev["createdAtMs"]),
+                ev["sessionOrgId"],
+                ev["sessionId"],
+                ev["userId"],
+                ev["data"]["type"],
+                json.dumps(ev["data"]),
+                sync_id,
+            ],
         )

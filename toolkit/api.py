@@ -21,7 +21,7 @@ from .errors import ApiError, AuthError
 from .events import decode_page
 
 EVENTS_PATH = "/slido/compliance/events"
-TRANSIENT = frozenset({500, 502, 503, 504})
+TRANSIENT = frozenset(range(500, 600))  # every 5xx: the contract calls them transient
 WAIT_STATUSES = frozenset({423, 429})
 MEANINGS = {
     400: "bad request: check the org and session ids",
@@ -224,7 +224,8 @@ class Client:
                 f"; redirect to {failure.location or 'an unknown place'} not followed, "
                 "so the token is not sent elsewhere"
             )
-        return ApiError(message, failure.status, failure.tracking_id)
+        # the Location came from the server, which may have put the token in it
+        return ApiError(redact(message, self._token), failure.status, failure.tracking_id)
 
     def _describe(self, failure: _Failure, session_id: str) -> str:
         if failure.status is None:
@@ -266,7 +267,7 @@ def _tracking_id(resp: requests.Response) -> str | None:
     if resp.status_code != 200 and resp.content[:1] == b"{":
         try:
             doc = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # an error body nested too deep is no id
             return None
         if isinstance(doc, dict) and isinstance(doc.get("trackingId"), str):
             return doc["trackingId"][:200]

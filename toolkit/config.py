@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 from .errors import UsageError
 
 COMMERCIAL_BASE = "https://webexapis.com/v1"
@@ -71,15 +74,42 @@ def is_loopback(host: str) -> bool:
 
 
 def check_transport(url: str) -> None:
-    """Refuse any base URL over which the token would travel in clear to another host."""
+    """Refuse any base URL over which the token would travel in clear to another host.
+
+    The host is judged as `requests` will connect to it: a URL that two parsers read
+    as different hosts (`http://evil\\@127.0.0.1/`) is refused, as is one carrying a
+    user name or password (requests would send those instead of the token).
+    """
     parts = urlsplit(url)
+    if _UNSAFE_URL.search(url) or parts.hostname != _host_requests_uses(url):
+        raise UsageError(
+            "API base URL has a backslash, space or control character, or names its "
+            "host ambiguously; write it plainly, e.g. https://webexapis.com/v1"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"API base URL {url!r} is not an http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"API base URL for {parts.hostname} carries a user name or password; remove it "
+            "(the token comes from WEBEX_ACCESS_TOKEN)"
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"refusing to send the access token over plain HTTP to {parts.hostname}; "
             "use https, or a loopback address for a local sandbox"
         )
+
+
+_UNSAFE_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
+
+def _host_requests_uses(url: str) -> str | None:
+    """The host urllib3 (under requests) reads from the URL, lower-case, without brackets."""
+    try:
+        host = parse_url(url).host
+    except LocationParseError:
+        return None
+    return host.strip("[]").lower() if host else None
 
 
 def load_token(token_file: str | Path | None = None) -> Secret:
@@ -113,9 +143,7 @@ def check_id(value: str, what: str = "session id") -> str:
     value = value.strip()
     if not ID_RE.fullmatch(value):
         shown = value if len(value) <= 40 else value[:40] + "..."
-        raise UsageError(
-            f"{what} {shown!r} is not valid: use 1 to 128 letters, digits, '_' or '-'"
-        )
+        raise UsageError(f"{what} {shown!r} is not valid: use 1 to 128 letters, digits, '_' or '-'")
     return value
 
 

@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.decoder import scanstring
 from typing import Any
 
 import orjson
@@ -312,12 +313,13 @@ def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
 def decode_page(body: bytes) -> Any:
     """Decode a page body; bytes that are not strict UTF-8 JSON get a lenient second reading.
 
-    The lenient reading keeps invalid bytes as lone surrogates so the affected items
-    are rejected one by one (kept in rejected_events) instead of losing the page.
+    The lenient reading keeps invalid bytes as lone surrogates, and NaN, Infinity and
+    overflowing literals (1e400) as `NonFiniteNumber`, so the affected items are
+    rejected one by one (kept in rejected_events) instead of losing the page. It reads
+    any depth of nesting, so an item nested too deep is rejected, not its page.
 
     Raises:
-        ValueError: the body is not JSON at all (truncated, HTML, empty), or nests
-            arrays and objects deeper than either reader goes (about 1000 levels).
+        ValueError: the body is not JSON at all (truncated, HTML, empty).
     """
     try:
         return orjson.loads(body)
@@ -326,5 +328,92 @@ def decode_page(body: bytes) -> Any:
     text = body.decode("utf-8", errors="surrogateescape")
     try:
         return json.loads(text, parse_constant=NonFiniteNumber, parse_float=_finite_float)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply to read") from None
+    except RecursionError:  # deeper than json.loads recurses: read it by loop instead
+        return _loads_deep(text)
+
+
+_WHITE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS = (("null", None), ("true", True), ("false", False))
+_CONSTANTS = ("NaN", "Infinity", "-Infinity")
+_OPENED = object()
+
+
+def _loads_deep(text: str) -> Any:
+    """`json.loads` as decode_page calls it, by loop, for text nested beyond its recursion.
+
+    Raises:
+        ValueError: the text is not one JSON value.
+    """
+    stack: list[list[Any]] = []  # open containers: [container, key awaiting its value]
+    pos = _white(text, 0)
+    while True:
+        value, pos = _open_or_scalar(text, pos, stack)
+        if value is _OPENED:
+            continue
+        while True:  # attach the value, then read what follows it
+            if not stack:
+                if _white(text, pos) != len(text):
+                    raise ValueError(f"extra data after the JSON value at {pos}")
+                return value
+            top = stack[-1]
+            if isinstance(top[0], dict):
+                top[0][top[1]] = value
+            else:
+                top[0].append(value)
+            pos = _white(text, pos)
+            closer = "}" if isinstance(top[0], dict) else "]"
+            if text.startswith(",", pos):
+                pos = _white(text, pos + 1)
+                if closer == "}":
+                    pos = _key(text, pos, top)
+                break
+            if not text.startswith(closer, pos):
+                raise ValueError(f"expecting ',' or {closer!r} at {pos}")
+            pos += 1
+            value = stack.pop()[0]
+
+
+def _white(text: str, pos: int) -> int:
+    match = _WHITE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _open_or_scalar(text: str, pos: int, stack: list[list[Any]]) -> tuple[Any, int]:
+    """Open a container (an empty one is returned whole) or read a scalar at `pos`."""
+    first = text[pos : pos + 1]
+    if first not in ("{", "["):
+        return _scalar(text, pos)
+    closer = "}" if first == "{" else "]"
+    after = _white(text, pos + 1)
+    if text.startswith(closer, after):
+        return ({} if first == "{" else []), after + 1
+    stack.append([{} if first == "{" else [], None])
+    return _OPENED, (_key(text, after, stack[-1]) if first == "{" else after)
+
+
+def _key(text: str, pos: int, top: list[Any]) -> int:
+    if not text.startswith('"', pos):
+        raise ValueError(f"expecting a property name at {pos}")
+    top[1], pos = scanstring(text, pos + 1, True)
+    pos = _white(text, pos)
+    if not text.startswith(":", pos):
+        raise ValueError(f"expecting ':' at {pos}")
+    return _white(text, pos + 1)
+
+
+def _scalar(text: str, pos: int) -> tuple[Any, int]:
+    if text.startswith('"', pos):
+        return scanstring(text, pos + 1, True)
+    for name in _CONSTANTS:
+        if text.startswith(name, pos):
+            return NonFiniteNumber(name), pos + len(name)
+    number = _NUMBER.match(text, pos)
+    if number:
+        if number.group(1) or number.group(2):
+            return _finite_float(number.group()), number.end()
+        return int(number.group()), number.end()
+    for name, value in _LITERALS:
+        if text.startswith(name, pos):
+            return value, pos + len(name)
+    raise ValueError(f"expecting a value at {pos}")

@@ -18,8 +18,14 @@ def _enabled() -> bool:
 @contextmanager
 def counter(unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A bar fed with a running total; yields `tick(done_so_far)`."""
-    bar = tqdm(total=total, unit=f" {unit}", unit_scale=True, disable=not _enabled(),
-               file=sys.stderr, leave=False)
+    bar = tqdm(
+        total=total,
+        unit=f" {unit}",
+        unit_scale=True,
+        disable=not _enabled(),
+        file=sys.stderr,
+        leave=False,
+    )
     seen = 0
 
     def tick(done: int) -> None:
@@ -37,8 +43,9 @@ class SyncBar:
     """One line per running sync: pages and events received so far, across sessions."""
 
     def __init__(self) -> None:
-        self._bar = tqdm(unit=" events", unit_scale=True, disable=not _enabled(),
-                         file=sys.stderr, leave=False)
+        self._bar = tqdm(
+            unit=" events", unit_scale=True, disable=not _enabled(), file=sys.stderr, leave=False
+        )
         self._seen: dict[int, int] = {}
 
     def __call__(self, result: SyncResult) -> None:
