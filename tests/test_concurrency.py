@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from toolkit import db
 from toolkit.api import RetryPolicy
@@ -147,20 +146,21 @@ def test_a_notebook_reading_the_database_makes_a_sync_exit_5(
     assert_equals_a_clean_sync(tmp_db, sample_dataset)
 
 
-@pytest.mark.parametrize("command", ["sync", "status"])
-def test_wait_outlasts_a_notebook_and_then_succeeds(
-    command, sample_dataset, sandbox_factory, tmp_db
-):
+def test_status_reads_beside_a_notebook_without_waiting(sample_dataset, sandbox_factory, tmp_db):
+    run(tmp_db, sandbox_factory(), refs_of(sample_dataset)[:1])[0].close()
+    reader = notebook(tmp_db, hold=2.0)
+    out = cli("status", "--db", str(tmp_db))
+    reader.wait()
+    assert out.returncode == EXIT_OK, out.stderr
+    assert f"{sample_dataset.sessions[0].events} events" in out.stdout
+
+
+def test_wait_outlasts_a_notebook_and_then_succeeds(sample_dataset, sandbox_factory, tmp_db):
     box = sandbox_factory()
     run(tmp_db, box, refs_of(sample_dataset)[:1])[0].close()
     reader = notebook(tmp_db, hold=2.0)
     started = time.monotonic()
-    args = (
-        sync_args(sample_dataset, box, tmp_db)
-        if command == "sync"
-        else ["status", "--db", str(tmp_db)]
-    )
-    out = cli(*args, "--wait", "60")
+    out = cli(*sync_args(sample_dataset, box, tmp_db), "--wait", "60")
     waited = time.monotonic() - started
     reader.wait()
     assert out.returncode == EXIT_OK, out.stderr
@@ -219,7 +219,7 @@ def dataset_with_repeats_and_rejects(root: Path) -> tuple[SampleInfo, set[str], 
             json.dumps(json.loads(x), indent=1).replace("\n", " ").encode() for x in lines[7::61]
         ]
         bad = [b'{"createdAtMs":"never","n":%d}' % n, b"[%d]" % n, b'"oops"', b'"oops"']
-        rejects |= set(bad)
+        rejects |= {(session.session_id, line) for line in bad}  # kept once per session
         with path.open("ab") as fh:
             fh.write(b"\n".join(extra + bad) + b"\n")
     return info, valid, len(rejects)

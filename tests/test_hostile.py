@@ -553,11 +553,6 @@ def test_csv_and_table_output_of_hostile_text_is_inert(tmp_path, sandbox_factory
     assert "\\x00" in table and "\\x1b[2J" in table
 
 
-@pytest.mark.xfail(
-    reason="formats.cell_text escapes control characters (Cc) but not bidi format "
-    "characters (U+202A-202E, U+2066-2069): a name can reverse how a terminal shows the text",
-    strict=True,
-)
 def test_the_table_format_shows_bidi_overrides_escaped():
     import polars as pl
 
@@ -611,12 +606,6 @@ def test_a_line_that_breaks_its_page_fails_the_session_loudly_and_invents_nothin
     assert set(ids) <= {reference_id(json.loads(line)) for line in sample_lines(info)}
 
 
-@pytest.mark.xfail(
-    reason="sandbox_pages.index_lines stores createdAtMs in array('q'): a line whose "
-    "createdAtMs is 2**63 or more makes Sandbox.start raise OverflowError",
-    strict=True,
-    raises=OverflowError,
-)
 def test_the_sandbox_serves_a_line_with_a_huge_created_at_for_the_client_to_reject(
     tmp_path, sandbox_factory, tmp_db
 ):

@@ -49,7 +49,7 @@ def describe_results(results: Sequence[SyncResult]) -> str:
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:
     """The status table: per session, stored events, last sync, outcome, settled."""
-    con = db.connect(db_path, wait=wait)
+    con = db.connect(db_path, read_only=True, wait=wait)
     try:
         rows = status_rows(con)
     finally:

@@ -198,7 +198,7 @@ def append_events(
 
 
 def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
-    """Append rejected items not already kept (by the hash of their raw text)."""
+    """Append rejected items not already kept for this session (by the hash of their text)."""
     if rejects.num_rows == 0:
         return 0
     con.register("_rejects", rejects)
@@ -210,7 +210,11 @@ def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: i
                 ?, now(), r.reason, r.raw, s.session_org_id, s.session_id, r.raw_sha256
             FROM _rejects AS r, sync_runs AS s
             WHERE s.sync_id = ?
-              AND r.raw_sha256 NOT IN (SELECT raw_sha256 FROM rejected_events)
+              AND NOT EXISTS (
+                  SELECT 1 FROM rejected_events AS k
+                  WHERE k.raw_sha256 = r.raw_sha256
+                    AND k.session_id IS NOT DISTINCT FROM s.session_id
+              )
             """,
             [sync_id, sync_id],
         ).fetchone()

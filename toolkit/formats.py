@@ -27,7 +27,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
 _ISO_ZONED = _ISO_NAIVE + "%:z"
 _FORMULA_START = r"^[=+\-@\t\r]"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 controls, and the bidi overrides and isolates that can make a terminal
+# show a name backwards (U+202A-202E, U+2066-2069, and the marks U+200E-200F).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def render_frame(df: pl.DataFrame, fmt: str) -> bytes:
@@ -176,6 +178,8 @@ def cell_text(value: Any) -> str:
 
 def _escape_control(match: re.Match[str]) -> str:
     char = match.group()
+    if ord(char) > 0xFF:
+        return f"\\u{ord(char):04x}"
     return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{ord(char):02x}")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import math
 import os
@@ -31,15 +32,20 @@ _CREATED_SCAN = 4096  # bytes of a line searched for createdAtMs when it does no
 
 
 def created_at(line: bytes) -> int:
-    """The envelope `createdAtMs` of a raw line; 0 (always old enough) when not found."""
+    """The envelope `createdAtMs` of a raw line; 0 (always old enough) when not found.
+
+    A value outside the 64-bit range of the index counts as not found: the line
+    is served, for the client to reject.
+    """
+    value = None
     if line.startswith(_CREATED_PREFIX):
         end = line.find(b",", len(_CREATED_PREFIX))
-        try:
-            return int(line[len(_CREATED_PREFIX) : end])
-        except ValueError:
-            pass
-    match = _CREATED_RE.search(line, 0, _CREATED_SCAN)
-    return int(match.group(1)) if match else 0
+        with contextlib.suppress(ValueError):
+            value = int(line[len(_CREATED_PREFIX) : end])
+    if value is None:
+        match = _CREATED_RE.search(line, 0, _CREATED_SCAN)
+        value = int(match.group(1)) if match else 0
+    return value if -(2**63) <= value < 2**63 else 0
 
 
 class Layout:

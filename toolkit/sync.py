@@ -25,7 +25,7 @@ import pyarrow as pa
 from . import db
 from .api import Client, RateGate, RetryPolicy
 from .config import Secret, SessionRef
-from .errors import EXIT_API, EXIT_OK, ToolkitError
+from .errors import EXIT_API, EXIT_OK, ApiError, ToolkitError
 from .events import Batch, build_batch, rejects_table
 
 
@@ -119,17 +119,36 @@ def _sync_all(
     )
     stop = threading.Event()
     gate = RateGate(sleep=options.sleep, clock=options.clock)
+    pending: dict[SessionRef, _Pending] = {}
     workers = max(1, min(options.concurrency, len(refs) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
-        for ref in refs:
-            pool.submit(_fetch_session, ref, options, gate, inbox, stop)
-        try:
-            results = _write_all(con, refs, options, inbox, on_progress)
-        except BaseException:
-            stop.set()
-            _drain(inbox)
-            raise
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync")
+    for ref in refs:
+        pool.submit(_fetch_session, ref, options, gate, inbox, stop)
+    try:
+        results = _write_all(con, refs, options, inbox, on_progress, pending)
+    except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
+        stop.set()
+        _drain(inbox)
+        pool.shutdown(wait=False, cancel_futures=True)
+        _abandon(con, pending, exc)
+        raise
+    pool.shutdown(wait=True)
     return [results[ref] for ref in refs]
+
+
+def _abandon(
+    con: duckdb.DuckDBPyConnection, pending: dict[SessionRef, _Pending], exc: BaseException
+) -> None:
+    """Close the runs an interrupt cut short, keeping what they received."""
+    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {exc!r}"
+    for state in pending.values():
+        if state.result.status != "running":
+            continue
+        try:
+            _flush(con, state)
+            _close(con, state.result, ApiError(f"{why}; the pages received are kept"))
+        except Exception:  # noqa: S112  the database itself failed: the next sync closes it
+            continue
 
 
 def _fetch_session(
@@ -173,9 +192,9 @@ def _write_all(
     options: SyncOptions,
     inbox: queue.Queue,
     on_progress: Callable[[SyncResult], None] | None,
+    pending: dict[SessionRef, _Pending],
 ) -> dict[SessionRef, SyncResult]:
     """Writer: the only thread that touches the database."""
-    pending: dict[SessionRef, _Pending] = {}
     results: dict[SessionRef, SyncResult] = {}
     while len(results) < len(refs):
         kind, ref, payload = inbox.get()

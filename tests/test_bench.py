@@ -1,0 +1,104 @@
+"""The benchmark runs end to end at a tiny size and writes every figure (no timed assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+PHASES = (
+    "limit",
+    "fetch",
+    "fetch_build",
+    "sync",
+    "resync",
+    "queries",
+    "latency_fetch",
+    "latency_sync",
+    "latency_sync_c1",
+)
+RATIOS = (
+    "sync/limit",
+    "resync/limit",
+    "sync_peak_rss_mb",
+    "db_bytes_per_event",
+    "latency_sync/fetch",
+    "concurrency_speedup",
+    "slowest_view_or_helper_s",
+    "slowest_report_s",
+)
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
+    """One benchmark run at 3,000 events over 4 sessions, and the JSON it wrote."""
+    root = tmp_path_factory.mktemp("bench")
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--events",
+        "3000",
+        "--sessions",
+        "4",
+        "--latency",
+        "0.01",
+        "--repeat",
+        "1",
+        "--work",
+        str(root / "work"),
+        "--results",
+        str(root / "results"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=280)
+    written = sorted((root / "results").glob("*.json"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(written) == 1, proc.stderr[-3000:]
+    return proc, json.loads(written[0].read_text())
+
+
+@pytest.mark.slow
+def test_bench_records_every_phase_with_time_rate_and_memory(bench_run: tuple) -> None:
+    _proc, result = bench_run
+    for name in PHASES:
+        figure = result["figures"][name]
+        assert "error" not in figure, (name, figure)
+        assert figure["seconds"] > 0
+        assert figure["peak_rss_mb"] > 0
+        if name != "queries":
+            assert figure["events_per_second"] > 0
+            assert figure["events"] > 0
+
+
+@pytest.mark.slow
+def test_bench_times_every_contract_view_helper_and_the_report(bench_run: tuple) -> None:
+    _proc, result = bench_run
+    names = set(result["figures"])
+    for expected in (
+        "view.sessions.count",
+        "view.poll_results.session",
+        "helper.poll_results",
+        "helper.qa_questions",
+        "report.session",
+        "report.index",
+    ):
+        assert expected in names
+    queries = [f for n, f in result["figures"].items() if n.startswith(("view.", "helper."))]
+    assert queries and all("error" not in f and f["seconds"] >= 0 for f in queries)
+
+
+@pytest.mark.slow
+def test_bench_ends_with_every_ratio_and_its_verdict(bench_run: tuple) -> None:
+    proc, result = bench_run
+    for name in RATIOS:
+        ratio = result["ratios"][name]
+        assert ratio["value"] is not None, name
+        assert ratio["verdict"] in ("PASS", "MISS")
+        assert name in proc.stdout
+    assert result["figures"]["sync"]["bytes_per_event"] > 0
+    assert result["sample"] == {**result["sample"], "events": 3000, "sessions": 4}
+    assert result["machine"]["cpu_count"] >= 1
+    assert result["machine"]["versions"]["duckdb"]
