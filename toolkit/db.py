@@ -66,6 +66,10 @@ def connect(
     con = _open(target, read_only, time.monotonic() + wait)
     con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
     con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        # fewer, larger checkpoints: at the 16MB default, sync spent most of its
+        # database time checkpointing (bench/README.md)
+        con.execute("SET checkpoint_threshold = '64MB'")
     _ensure_schema(con, target, read_only)
     return con
 

@@ -28,11 +28,10 @@ EVENT_TYPES = (
 ENVELOPE_IDS = ("sessionId", "sessionOrgId", "userId")
 MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what orjson reads and writes as integers
-# orjson writes every float with a fraction ("1.0") or a signed exponent ("1e+16"),
-# and never writes an int that way; ids and texts rarely look alike, and when they
-# do it only costs the walk that rewrites integral floats.
-_FRACTION = re.compile(rb"\.(?<=[0-9]\.)[0-9]")
-_EXPONENT = re.compile(rb"[0-9]e[+-][0-9]")
+# orjson writes an integral float as "N.0", or with a positive exponent from 1e16
+# on ("1e+16", "1.5e+20"); other floats stay as they are. Texts that look alike only
+# cost the walk that rewrites integral floats as integers.
+_POINT_ZERO = re.compile(rb"[0-9]\.0(?![0-9])")
 _ID = re.compile(r"[A-Za-z0-9_-]{0,128}")
 MAX_NESTING = 254  # the most nested arrays and objects orjson writes (and so canonical JSON)
 
@@ -221,7 +220,7 @@ def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
         check_item(item)
         _remember_ids(ids)
     canonical = canonical_json(item)
-    if _may_hold_float(canonical):
+    if _may_hold_integral_float(canonical):
         item = normalize_numbers(item)
         data = item["data"]
         canonical = canonical_json(item)
@@ -245,11 +244,11 @@ def _data_text(data: dict) -> str:
 _EMPTY = pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
 
 
-def _may_hold_float(canonical: bytes) -> bool:
-    """True if orjson's output may hold a float (cheap substring tests first)."""
-    if b"." in canonical and _FRACTION.search(canonical):
+def _may_hold_integral_float(canonical: bytes) -> bool:
+    """True if orjson's output may hold an integral float (cheap substring tests first)."""
+    if b"e+" in canonical:
         return True
-    return (b"e+" in canonical or b"e-" in canonical) and _EXPONENT.search(canonical) is not None
+    return b".0" in canonical and _POINT_ZERO.search(canonical) is not None
 
 
 def raw_text(item: Any) -> str:

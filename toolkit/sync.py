@@ -115,7 +115,7 @@ def _sync_all(
     on_progress: Callable[[SyncResult], None] | None,
 ) -> list[SyncResult]:
     inbox: queue.Queue[tuple[str, SessionRef, Any]] = queue.Queue(
-        maxsize=4 * max(1, options.concurrency) + 4
+        maxsize=64 + 8 * max(1, options.concurrency)  # pages: covers the writer's commits
     )
     stop = threading.Event()
     gate = RateGate(sleep=options.sleep, clock=options.clock)
