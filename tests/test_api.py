@@ -12,8 +12,16 @@ from toolkit.config import Secret
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("7", 7.0), (" 2.5 ", 2.5), ("0", 0.0), (None, None), ("", None), ("soon", None),
-     ("-3", None), ("nan", None)],
+    [
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("0", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-3", None),
+        ("nan", None),
+    ],
 )
 def test_retry_after_seconds_and_unusable_values(value, expected):
     assert parse_retry_after(value) == expected

@@ -36,9 +36,12 @@ def test_readme_names_every_view_the_package_creates(tmp_path):
     from toolkit import db
 
     con = db.connect(tmp_path / "x.duckdb")
-    views = [r[0] for r in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
-    ).fetchall()]
+    views = [
+        r[0]
+        for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+        ).fetchall()
+    ]
     public = [v for v in views if not v.startswith("_")]
     missing = [v for v in public if f"`{v}`" not in README]
     assert not missing, f"views not in README: {missing}"

@@ -221,27 +221,51 @@ def fault_flags(fn: F) -> F:
         if isinstance(default, bool):
             option = click.option(f"--{name}", field.name, is_flag=True, help=help_text)
         elif isinstance(default, tuple):
-            option = click.option(f"--{name}", field.name, default=",".join(map(str, default)),
-                                  show_default=True, help=help_text + " (comma-separated)")
+            option = click.option(
+                f"--{name}",
+                field.name,
+                default=",".join(map(str, default)),
+                show_default=True,
+                help=help_text + " (comma-separated)",
+            )
         else:
             kind = {int: int, float: float}.get(type(default), str)
-            option = click.option(f"--{name}", field.name, type=kind, default=default,
-                                  show_default=True, help=help_text)
+            option = click.option(
+                f"--{name}",
+                field.name,
+                type=kind,
+                default=default,
+                show_default=True,
+                help=help_text,
+            )
         fn = option(fn)
     return fn
 
 
 @cli.command()
-@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path),
-              help="Dataset folder (default: the bundled data/sample).")
+@click.option(
+    "--dataset",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dataset folder (default: the bundled data/sample).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port (0 picks a free one).")
-@click.option("--token", "server_token", envvar=config.TOKEN_ENV,
-              help="Token clients must send (default: $WEBEX_ACCESS_TOKEN or sandbox-token).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0 picks a free one).",
+)
+@click.option(
+    "--token",
+    "server_token",
+    envvar=config.TOKEN_ENV,
+    help="Token clients must send (default: $WEBEX_ACCESS_TOKEN or sandbox-token).",
+)
 @fault_flags
-def sandbox(dataset: Path | None, host: str, port: int, server_token: str | None,
-            **faults: Any) -> None:
+def sandbox(
+    dataset: Path | None, host: str, port: int, server_token: str | None, **faults: Any
+) -> None:
     """Serve a dataset over HTTP on loopback with the upstream API's contract and faults.
 
     Example: slido-compliance sandbox --port 8765 --error-rate 0.1 --rate-limit-every 5
@@ -252,16 +276,32 @@ def sandbox(dataset: Path | None, host: str, port: int, server_token: str | None
     def ready(url: str) -> None:
         click.echo(f"sandbox serving {dataset or 'data/sample'} at {url} (Ctrl-C stops)")
 
-    serve(dataset or _default_dataset(), host, port, server_token or DEFAULT_TOKEN,
-          make_faults(faults), on_ready=ready)
+    serve(
+        dataset or _default_dataset(),
+        host,
+        port,
+        server_token or DEFAULT_TOKEN,
+        make_faults(faults),
+        on_ready=ready,
+    )
 
 
 @cli.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("data/demo.duckdb"), show_default=True,
-              help="Database to create afresh (only this file is replaced).")
-@click.option("--reports", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/reports"), show_default=True, help="Folder for the reports.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/demo.duckdb"),
+    show_default=True,
+    help="Database to create afresh (only this file is replaced).",
+)
+@click.option(
+    "--reports",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/reports"),
+    show_default=True,
+    help="Folder for the reports.",
+)
 def demo(db_path: Path, reports: Path) -> None:
     """Sample, sandbox, sync and report, end to end, on a fresh database; no account needed.
 

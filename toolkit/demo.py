@@ -99,5 +99,5 @@ def describe_demo(result: DemoResult) -> str:
     figures = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.headline.items())
     lines.append(f"database {result.db_path}: {figures}")
     lines += [f"report {p}" for p in result.report_paths]
-    lines.append(f"next: SLIDO_DB={result.db_path} slido-compliance sql \"SELECT * FROM polls\"")
+    lines.append(f'next: SLIDO_DB={result.db_path} slido-compliance sql "SELECT * FROM polls"')
     return "\n".join(lines)
