@@ -243,3 +243,16 @@ def test_report_writes_each_format(synced_db, sample_dataset, tmp_path):
         assert session.split("_")[0] in target.read_text(encoding="utf-8")  # md escapes _
     index = cli("report", "--db", str(synced_db))
     assert index.returncode == EXIT_OK and session.split("_")[0] in index.stdout
+
+
+def test_status_names_event_types_the_views_do_not_know(tmp_db):
+    from toolkit import db
+
+    from .helpers import T0, envelope, insert_events
+
+    con = db.connect(tmp_db)
+    insert_events(con, [envelope({"type": "brandNewThing", "x": 1}, T0)])
+    con.close()
+    out = cli("status", "--db", str(tmp_db))
+    assert out.returncode == EXIT_OK
+    assert "not know yet, kept in events: brandNewThing (1 events)" in out.stdout

@@ -9,7 +9,7 @@ from . import db
 from .api import RetryPolicy
 from .config import Secret, SessionRef
 from .errors import UsageError
-from .sync import SyncOptions, SyncResult, status_rows, sync_sessions
+from .sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
 
 
 def run_sync(
@@ -51,12 +51,16 @@ def run_status(db_path: Path | None, wait: float = 0.0) -> str:
     """The status table: per session, stored events, last sync, outcome, settled."""
     con = db.connect(db_path, read_only=True, wait=wait)
     try:
-        rows = status_rows(con)
+        rows, unknown = status_rows(con), unknown_types(con)
     finally:
         con.close()
     if not rows:
         return "no sessions stored yet; run 'slido-compliance sync' or 'demo'"
-    return "\n".join(_status_line(row) for row in rows)
+    lines = [_status_line(row) for row in rows]
+    if unknown:
+        kinds = ", ".join(f"{kind} ({count} events)" for kind, count in unknown)
+        lines.append(f"event types the views do not know yet, kept in events: {kinds}")
+    return "\n".join(lines)
 
 
 def _status_line(row: dict) -> str:

@@ -283,3 +283,13 @@ def status_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def unknown_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Event types the views do not know yet (kept in `events`), with their counts."""
+    return [
+        (str(kind), int(count))
+        for kind, count in con.execute(
+            "SELECT event_type, event_count FROM unknown_event_types ORDER BY event_type"
+        ).fetchall()
+    ]
