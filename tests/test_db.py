@@ -121,3 +121,23 @@ def test_abandoned_running_runs_are_closed_as_failed(tmp_path):
 
 def test_lock_error_class_is_exit_status_5():
     assert DatabaseLockedError.exit_code == 5
+
+
+def _memory_limit(con) -> str:
+    return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def test_only_writable_connections_are_capped_at_256mb_by_default(tmp_path):
+    path = tmp_path / "m.duckdb"
+    con = db.connect(path)
+    capped = _memory_limit(con)
+    con.close()
+    con = db.connect(path, read_only=True)
+    default = _memory_limit(con)
+    con.close()
+    con = db.connect(path, read_only=True, memory_limit="512MB")
+    chosen = _memory_limit(con)
+    con.close()
+    assert capped.startswith("244") or capped.startswith("256")  # DuckDB shows 256MB in MiB
+    assert default != capped
+    assert chosen != default and chosen != capped

@@ -40,7 +40,7 @@ def _sql_digest() -> str:
 def connect(
     path: str | Path | None = None,
     read_only: bool = False,
-    memory_limit: str = MEMORY_LIMIT,
+    memory_limit: str | None = None,
     wait: float = 0.0,
 ) -> duckdb.DuckDBPyConnection:
     """Open the compliance database, creating or upgrading its tables and views.
@@ -48,7 +48,10 @@ def connect(
     Args:
         path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
         read_only: open without write access (the file must exist and be current).
-        memory_limit: DuckDB's memory limit for this connection.
+        memory_limit: DuckDB's memory limit for this connection; None means
+            MEMORY_LIMIT ('256MB', the sync's memory target) for a writable
+            connection and DuckDB's own default for a read-only one (queries and
+            reports, whose windows and joins over millions of events need more).
         wait: seconds to keep retrying while another process holds the file.
 
     Returns:
@@ -64,7 +67,10 @@ def connect(
     if not read_only:
         target.parent.mkdir(parents=True, exist_ok=True)
     con = _open(target, read_only, time.monotonic() + wait)
-    con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
+    if memory_limit is None and not read_only:
+        memory_limit = MEMORY_LIMIT
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         # fewer, larger checkpoints: at the 16MB default, sync spent most of its

@@ -213,9 +213,9 @@ def poll_responses(
         FROM poll_answers AS a
         LEFT JOIN polls AS p ON p.session_id = a.session_id AND p.poll_id = a.poll_id
         LEFT JOIN poll_answer_contents AS c
-            ON c.session_id = a.session_id AND c.poll_answer_id = a.poll_answer_id
+            ON c.session_id = $session_id AND c.poll_answer_id = a.poll_answer_id
         LEFT JOIN poll_answer_rejections AS j
-            ON j.session_id = a.session_id AND j.poll_answer_id = a.poll_answer_id
+            ON j.session_id = $session_id AND j.poll_answer_id = a.poll_answer_id
         LEFT JOIN resource_lifecycle AS l
             ON l.session_id = a.session_id AND l.event_type = 'pollAnswer'
             AND l.resource_id = a.poll_answer_id
@@ -245,9 +245,9 @@ def rejected_answers(
         FROM poll_answer_rejections AS j
         LEFT JOIN polls AS p ON p.session_id = j.session_id AND p.poll_id = j.poll_id
         LEFT JOIN poll_answers AS a
-            ON a.session_id = j.session_id AND a.poll_answer_id = j.poll_answer_id
+            ON a.session_id = $session_id AND a.poll_answer_id = j.poll_answer_id
         LEFT JOIN poll_answer_contents AS c
-            ON c.session_id = j.session_id AND c.poll_answer_id = j.poll_answer_id
+            ON c.session_id = $session_id AND c.poll_answer_id = j.poll_answer_id
         WHERE j.session_id = $session_id
         ORDER BY j.reviewed_at, j.poll_answer_id
         """,

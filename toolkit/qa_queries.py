@@ -40,12 +40,14 @@ WITH origin AS (
     WHERE session_id = $session_id AND event_type = 'qaaQuestion'
 ),
 decisions AS (
+    -- event_activity's 'question_moderation' rows, without its windows
     SELECT question_id, count(*) AS moderation_count,
         string_agg(DISTINCT actor_user_id, ', ' ORDER BY actor_user_id) AS moderated_by,
         string_agg(action || ' by ' || actor_user_id, '; ' ORDER BY event_at, event_id)
             AS moderation_actions
-    FROM event_activity
-    WHERE session_id = $session_id AND activity = 'question_moderation'
+    FROM event_fields
+    WHERE session_id = $session_id AND event_type = 'qaaQuestionAction'
+        AND action IS DISTINCT FROM 'upvote' AND action IS DISTINCT FROM 'removeUpvote'
     GROUP BY question_id
 ),
 flags AS (
@@ -158,7 +160,7 @@ def moderation_log(
             q.text AS question_text, a.event_id
         FROM event_activity AS a
         LEFT JOIN qaa_questions AS q
-            ON q.session_id = a.session_id AND q.question_id = a.question_id
+            ON q.session_id = $session_id AND q.question_id = a.question_id
         LEFT JOIN user_names AS n ON n.user_id = a.actor_user_id
         WHERE a.session_id = $session_id AND a.is_moderation
             AND a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'qaaQuestionAction')
@@ -196,7 +198,7 @@ def deleted_content(
             NOT r.is_deleted AS is_restored
         FROM resource_lifecycle AS r
         LEFT JOIN poll_answer_contents AS c
-            ON r.kind = 'poll_answer' AND c.session_id = r.session_id
+            ON r.kind = 'poll_answer' AND c.session_id = $session_id
             AND c.poll_answer_id = r.resource_id
         WHERE r.session_id = $session_id AND r.was_ever_deleted
         ORDER BY r.deleted_at, r.kind, r.resource_id

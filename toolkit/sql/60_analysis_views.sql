@@ -2,10 +2,14 @@
 -- Built on the `events` table alone (its JSON `data`), so they hold whatever the typed
 -- views make of a snapshot. Versions of a resource are ordered as the current-state
 -- views order them: modifiedAtMs, then event_at, then event_id.
+-- `data` is parsed once per event (event_fields: one json_extract_string over a list
+-- of paths, not one `->>` per property), and session_id is never computed, so a filter
+-- on session_id reaches the events scan. Window functions run only where an order of
+-- versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
--- one row per event, classified by what its actor did; key event_id
-CREATE OR REPLACE VIEW event_activity AS
-WITH keyed AS (
+-- one row per event, with the data properties the analysis reads; key event_id
+CREATE OR REPLACE VIEW event_fields AS
+WITH parsed AS (
     SELECT
         e.event_id,
         e.event_at,
@@ -13,28 +17,72 @@ WITH keyed AS (
         e.session_id,
         e.actor_user_id,
         e.event_type,
-        CAST(
-            CASE e.event_type
-                WHEN 'qaaQuestion' THEN e.data ->> '$.questionId'
-                WHEN 'qaaQuestionReply' THEN e.data ->> '$.replyId'
-                WHEN 'qaaQuestionAction' THEN e.data ->> '$.questionId'
-                WHEN 'poll' THEN e.data ->> '$.pollId'
-                WHEN 'pollAnswer' THEN e.data ->> '$.pollAnswerId'
-                WHEN 'pollAnswerReview' THEN e.data ->> '$.pollAnswerId'
-                WHEN 'activePoll' THEN e.session_id
-                WHEN 'session' THEN e.session_id
-                WHEN 'qaa' THEN e.session_id
-            END AS VARCHAR
-        ) AS resource_id,
-        CAST(e.data ->> '$.questionId' AS VARCHAR) AS question_id,
-        CAST(coalesce(e.data ->> '$.pollId', e.data ->> '$.activePollId') AS VARCHAR) AS poll_id,
-        TRY_CAST(e.data ->> '$.modifiedAtMs' AS DOUBLE) AS modified_ms,
-        coalesce(TRY_CAST(e.data ->> '$.isDeleted' AS BOOLEAN), false) AS is_deleted,
-        coalesce(TRY_CAST(e.data ->> '$.isAnonymous' AS BOOLEAN), false) AS is_anonymous,
-        CAST(e.data ->> '$.status' AS VARCHAR) AS status,
-        CAST(e.data ->> '$.action' AS VARCHAR) AS action,
-        CAST(nullif(coalesce(e.data ->> '$.text', e.data ->> '$.title'), '') AS VARCHAR) AS content_text
+        json_extract_string(e.data, [
+            '$.questionId',
+            '$.replyId',
+            '$.pollId',
+            '$.pollAnswerId',
+            '$.activePollId',
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM events AS e
+)
+SELECT
+    p.event_id,
+    p.event_at,
+    p.session_org_id,
+    p.session_id,
+    p.actor_user_id,
+    p.event_type,
+    CAST(
+        CASE p.event_type
+            WHEN 'qaaQuestion' THEN p.f[1]
+            WHEN 'qaaQuestionReply' THEN p.f[2]
+            WHEN 'qaaQuestionAction' THEN p.f[1]
+            WHEN 'poll' THEN p.f[3]
+            WHEN 'pollAnswer' THEN p.f[4]
+            WHEN 'pollAnswerReview' THEN p.f[4]
+            WHEN 'activePoll' THEN p.session_id
+            WHEN 'session' THEN p.session_id
+            WHEN 'qaa' THEN p.session_id
+        END AS VARCHAR
+    ) AS resource_id,
+    CAST(p.f[1] AS VARCHAR) AS question_id,
+    CAST(coalesce(p.f[3], p.f[5]) AS VARCHAR) AS poll_id,
+    TRY_CAST(p.f[6] AS DOUBLE) AS modified_ms,
+    CAST(coalesce(TRY_CAST(p.f[7] AS BOOLEAN), false) AS BOOLEAN) AS is_deleted,
+    CAST(coalesce(TRY_CAST(p.f[8] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
+    CAST(p.f[9] AS VARCHAR) AS status,
+    CAST(p.f[10] AS VARCHAR) AS action,
+    CAST(nullif(coalesce(p.f[11], p.f[12]), '') AS VARCHAR) AS content_text
+FROM parsed AS p;
+
+-- one row per event, classified by what its actor did; key event_id
+CREATE OR REPLACE VIEW event_activity AS
+WITH keyed AS (
+    SELECT
+        f.event_id,
+        f.event_at,
+        f.session_org_id,
+        f.session_id,
+        f.actor_user_id,
+        f.event_type,
+        f.resource_id,
+        f.question_id,
+        f.poll_id,
+        f.modified_ms,
+        f.is_deleted,
+        f.is_anonymous,
+        f.status,
+        f.action,
+        f.content_text
+    FROM event_fields AS f
 ),
 versioned AS (
     SELECT
@@ -130,57 +178,113 @@ FROM versioned AS v;
 
 -- one row per question, reply, poll or poll answer, over all its versions;
 -- key (session_id, event_type, resource_id)
+-- The first and latest versions are picked with arg_min/arg_max over version_key,
+-- which orders versions as event_activity's version_number does (modified_ms NULLS
+-- FIRST, event_at, event_id), so no window is needed. The poster is the first
+-- version's actor; an anonymous question, reply or answer is one with any version
+-- marked isAnonymous (event_activity.is_anonymous_author holds for its poster).
 CREATE OR REPLACE VIEW resource_lifecycle AS
+WITH versions AS (
+    SELECT
+        f.session_org_id,
+        f.session_id,
+        f.event_type,
+        f.resource_id,
+        f.question_id,
+        f.poll_id,
+        f.event_at,
+        f.actor_user_id,
+        f.is_deleted,
+        f.is_anonymous,
+        f.content_text,
+        (f.modified_ms IS NOT NULL, coalesce(f.modified_ms, 0), f.event_at, f.event_id)
+            AS version_key
+    FROM event_fields AS f
+    WHERE f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
+),
+grouped AS (
+    SELECT
+        v.session_org_id,
+        v.session_id,
+        v.event_type,
+        v.resource_id,
+        arg_min(v.question_id, v.version_key) AS question_id,
+        arg_min(v.poll_id, v.version_key) AS poll_id,
+        min(v.event_at) AS first_event_at,
+        max(v.event_at) AS last_event_at,
+        arg_min(v.actor_user_id, v.version_key) AS poster_user_id,
+        bool_or(v.is_anonymous) AS resource_is_anonymous,
+        arg_max(v.content_text, v.version_key) FILTER (
+            WHERE v.content_text IS NOT NULL
+        ) AS last_text,
+        count(*) AS version_count,
+        arg_max(v.is_deleted, v.version_key) AS is_deleted,
+        bool_or(v.is_deleted) AS was_ever_deleted,
+        arg_min(v.event_at, v.version_key) FILTER (WHERE v.is_deleted) AS deleted_at,
+        arg_min(v.actor_user_id, v.version_key) FILTER (WHERE v.is_deleted) AS deleted_by_user_id
+    FROM versions AS v
+    GROUP BY v.session_org_id, v.session_id, v.event_type, v.resource_id
+)
 SELECT
-    a.session_org_id,
-    a.session_id,
-    a.event_type,
+    g.session_org_id,
+    g.session_id,
+    g.event_type,
     CAST(
-        CASE a.event_type
+        CASE g.event_type
             WHEN 'qaaQuestion' THEN 'question'
             WHEN 'qaaQuestionReply' THEN 'reply'
             WHEN 'poll' THEN 'poll'
             ELSE 'poll_answer'
         END AS VARCHAR
     ) AS kind,
-    a.resource_id,
-    CAST(arg_min(a.question_id, a.version_number) AS VARCHAR) AS question_id,
-    CAST(arg_min(a.poll_id, a.version_number) AS VARCHAR) AS poll_id,
-    min(a.event_at) AS first_event_at,
-    max(a.event_at) AS last_event_at,
-    CAST(arg_min(a.actor_user_id, a.version_number) AS VARCHAR) AS poster_user_id,
-    CAST(bool_or(a.is_anonymous_author) AS BOOLEAN) AS is_anonymous,
-    CAST(arg_max(a.content_text, a.version_number) FILTER (
-        WHERE a.content_text IS NOT NULL
-    ) AS VARCHAR) AS last_text,
-    CAST(count(*) AS BIGINT) AS version_count,
-    CAST(arg_max(a.is_deleted, a.version_number) AS BOOLEAN) AS is_deleted,
-    CAST(bool_or(a.is_deleted) AS BOOLEAN) AS was_ever_deleted,
-    arg_min(a.event_at, a.version_number) FILTER (WHERE a.is_deleted) AS deleted_at,
-    CAST(arg_min(a.actor_user_id, a.version_number) FILTER (
-        WHERE a.is_deleted
-    ) AS VARCHAR) AS deleted_by_user_id,
-    CAST(arg_min(a.is_anonymous_author, a.version_number) FILTER (
-        WHERE a.is_deleted
-    ) AS BOOLEAN) AS is_deleted_by_anonymous_author
-FROM event_activity AS a
-WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
-GROUP BY a.session_org_id, a.session_id, a.event_type, a.resource_id;
+    g.resource_id,
+    CAST(g.question_id AS VARCHAR) AS question_id,
+    CAST(g.poll_id AS VARCHAR) AS poll_id,
+    g.first_event_at,
+    g.last_event_at,
+    CAST(g.poster_user_id AS VARCHAR) AS poster_user_id,
+    CAST(g.event_type <> 'poll' AND g.resource_is_anonymous AS BOOLEAN) AS is_anonymous,
+    CAST(g.last_text AS VARCHAR) AS last_text,
+    CAST(g.version_count AS BIGINT) AS version_count,
+    CAST(g.is_deleted AS BOOLEAN) AS is_deleted,
+    CAST(g.was_ever_deleted AS BOOLEAN) AS was_ever_deleted,
+    g.deleted_at,
+    CAST(g.deleted_by_user_id AS VARCHAR) AS deleted_by_user_id,
+    CAST(
+        CASE
+            WHEN g.was_ever_deleted THEN g.event_type <> 'poll'
+                AND g.resource_is_anonymous
+                AND g.deleted_by_user_id = g.poster_user_id
+        END AS BOOLEAN
+    ) AS is_deleted_by_anonymous_author
+FROM grouped AS g;
 
 -- one row per user who posted a question or reply under a name; key user_id
 CREATE OR REPLACE VIEW user_names AS
-WITH named AS (
+WITH parsed AS (
     SELECT
-        CAST(e.data ->> '$.user.userId' AS VARCHAR) AS user_id,
         e.event_at,
         e.event_id,
-        CAST(coalesce(
-            nullif(e.data ->> '$.user.name', ''),
-            nullif(e.data ->> '$.user.unverifiedName', '') || ' (unverified)'
-        ) AS VARCHAR) AS display_name
+        json_extract_string(e.data, [
+            '$.user.userId',
+            '$.user.name',
+            '$.user.unverifiedName',
+            '$.isAnonymous'
+        ]) AS f
     FROM events AS e
     WHERE e.event_type IN ('qaaQuestion', 'qaaQuestionReply')
-        AND NOT coalesce(TRY_CAST(e.data ->> '$.isAnonymous' AS BOOLEAN), false)
+),
+named AS (
+    SELECT
+        CAST(p.f[1] AS VARCHAR) AS user_id,
+        p.event_at,
+        p.event_id,
+        CAST(coalesce(
+            nullif(p.f[2], ''),
+            nullif(p.f[3], '') || ' (unverified)'
+        ) AS VARCHAR) AS display_name
+    FROM parsed AS p
+    WHERE NOT coalesce(TRY_CAST(p.f[4] AS BOOLEAN), false)
 )
 SELECT
     n.user_id,
@@ -190,32 +294,69 @@ WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
 GROUP BY n.user_id;
 
 -- one row per session with events; key session_id
+-- Counts come from event_fields in one GROUP BY; only the moderation steps that
+-- depend on the order of versions (a question's status change, a deletion by someone
+-- other than the poster) are read from event_activity, for those three event types.
 CREATE OR REPLACE VIEW session_activity AS
+WITH counted AS (
+    SELECT
+        f.session_org_id,
+        f.session_id,
+        count(*) AS event_count,
+        count(DISTINCT f.actor_user_id) AS actor_count,
+        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'qaaQuestion') AS question_count,
+        count(DISTINCT f.resource_id) FILTER (
+            WHERE f.event_type = 'qaaQuestionReply'
+        ) AS reply_count,
+        count(*) FILTER (
+            WHERE f.event_type = 'qaaQuestionAction' AND f.action = 'upvote'
+        ) AS upvote_count,
+        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'poll') AS poll_count,
+        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'pollAnswer') AS poll_answer_count,
+        count(*) FILTER (
+            WHERE f.event_type IN ('qaaQuestionAction', 'pollAnswerReview')
+                AND f.action IS DISTINCT FROM 'upvote'
+                AND f.action IS DISTINCT FROM 'removeUpvote'
+        ) AS action_count,
+        count(DISTINCT (f.event_type, f.resource_id)) FILTER (
+            WHERE f.is_deleted AND f.resource_id IS NOT NULL
+                AND f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
+        ) AS deleted_item_count,
+        count(*) FILTER (
+            WHERE f.resource_id IS NULL
+                AND f.event_type NOT IN (
+                    'qaaQuestionAction', 'pollAnswerReview', 'activePoll', 'session', 'qaa'
+                )
+        ) AS unknown_event_count
+    FROM event_fields AS f
+    GROUP BY f.session_org_id, f.session_id
+),
+ordered_steps AS (
+    SELECT
+        a.session_org_id,
+        a.session_id,
+        count(*) AS step_count
+    FROM event_activity AS a
+    WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
+        AND a.is_moderation
+    GROUP BY a.session_org_id, a.session_id
+)
 SELECT
-    a.session_org_id,
-    a.session_id,
-    CAST(count(*) AS BIGINT) AS event_count,
-    CAST(count(DISTINCT a.actor_user_id) AS BIGINT) AS actor_count,
-    CAST(count(DISTINCT a.resource_id) FILTER (
-        WHERE a.event_type = 'qaaQuestion'
-    ) AS BIGINT) AS question_count,
-    CAST(count(DISTINCT a.resource_id) FILTER (
-        WHERE a.event_type = 'qaaQuestionReply'
-    ) AS BIGINT) AS reply_count,
-    CAST(count(*) FILTER (WHERE a.activity = 'upvote') AS BIGINT) AS upvote_count,
-    CAST(count(DISTINCT a.resource_id) FILTER (
-        WHERE a.event_type = 'poll'
-    ) AS BIGINT) AS poll_count,
-    CAST(count(DISTINCT a.resource_id) FILTER (
-        WHERE a.event_type = 'pollAnswer'
-    ) AS BIGINT) AS poll_answer_count,
-    CAST(count(*) FILTER (WHERE a.is_moderation) AS BIGINT) AS moderation_count,
-    CAST(count(DISTINCT (a.event_type, a.resource_id)) FILTER (
-        WHERE a.activity = 'deletion'
-    ) AS BIGINT) AS deleted_item_count,
-    CAST(count(*) FILTER (WHERE a.activity = 'unknown') AS BIGINT) AS unknown_event_count
-FROM event_activity AS a
-GROUP BY a.session_org_id, a.session_id;
+    c.session_org_id,
+    c.session_id,
+    CAST(c.event_count AS BIGINT) AS event_count,
+    CAST(c.actor_count AS BIGINT) AS actor_count,
+    CAST(c.question_count AS BIGINT) AS question_count,
+    CAST(c.reply_count AS BIGINT) AS reply_count,
+    CAST(c.upvote_count AS BIGINT) AS upvote_count,
+    CAST(c.poll_count AS BIGINT) AS poll_count,
+    CAST(c.poll_answer_count AS BIGINT) AS poll_answer_count,
+    CAST(c.action_count + coalesce(o.step_count, 0) AS BIGINT) AS moderation_count,
+    CAST(c.deleted_item_count AS BIGINT) AS deleted_item_count,
+    CAST(c.unknown_event_count AS BIGINT) AS unknown_event_count
+FROM counted AS c
+LEFT JOIN ordered_steps AS o
+    ON o.session_org_id = c.session_org_id AND o.session_id = c.session_id;
 
 -- one row per poll version, with what changed since the version before; key event_id
 CREATE OR REPLACE VIEW poll_changes AS
