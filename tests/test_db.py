@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import duckdb
 import pytest
 
 from toolkit import db
@@ -127,7 +128,7 @@ def _memory_limit(con) -> str:
     return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
 
-def test_only_writable_connections_are_capped_at_256mb_by_default(tmp_path):
+def test_only_writable_connections_are_capped_by_default(tmp_path):
     path = tmp_path / "m.duckdb"
     con = db.connect(path)
     capped = _memory_limit(con)
@@ -138,6 +139,19 @@ def test_only_writable_connections_are_capped_at_256mb_by_default(tmp_path):
     con = db.connect(path, read_only=True, memory_limit="512MB")
     chosen = _memory_limit(con)
     con.close()
-    assert capped.startswith("244") or capped.startswith("256")  # DuckDB shows 256MB in MiB
+    assert capped.startswith("183")  # DuckDB shows db.MEMORY_LIMIT, 192MB, in MiB
     assert default != capped
     assert chosen != default and chosen != capped
+
+
+def test_a_read_only_open_of_a_file_with_older_views_uses_the_current_ones(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    con.execute("CREATE OR REPLACE VIEW session_status AS SELECT 'old' AS stale")
+    con.execute("UPDATE schema_version SET sql_digest = '1:older'")
+    con.close()
+    con = db.connect(path, read_only=True)
+    assert "event_count" in [d[0] for d in con.execute("SELECT * FROM session_status").description]
+    con.close()
+    con = duckdb.connect(str(path), read_only=True)  # the file itself was not touched
+    assert con.execute("SELECT sql_digest FROM schema_version").fetchall() == [("1:older",)]

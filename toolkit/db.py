@@ -19,7 +19,7 @@ from . import config
 from .errors import DatabaseLockedError, ToolkitError, UsageError
 
 SCHEMA_VERSION = 1
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
 
@@ -49,7 +49,7 @@ def connect(
         path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
         read_only: open without write access (the file must exist and be current).
         memory_limit: DuckDB's memory limit for this connection; None means
-            MEMORY_LIMIT ('256MB', the sync's memory target) for a writable
+            MEMORY_LIMIT (the sync's memory budget) for a writable
             connection and DuckDB's own default for a read-only one (queries and
             reports, whose windows and joins over millions of events need more).
         wait: seconds to keep retrying while another process holds the file.
@@ -110,15 +110,31 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool
     if found == wanted:
         return
     if read_only:
+        if found and int(found.split(":", 1)[0]) == SCHEMA_VERSION:
+            _apply_temp_views(con)  # same tables, newer views: shadow the stored ones
+            return
         raise UsageError(
-            f"database {target} needs a schema upgrade; open it once for writing "
-            "(for example 'slido-compliance status --db ...' after a sync) and retry"
+            f"database {target} needs a schema upgrade; run a sync on it once "
+            "(it opens the file for writing) and retry"
         )
     con.execute("BEGIN TRANSACTION")
     for _name, text in sql_files():
         con.execute(text)
     con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
     con.execute("COMMIT")
+
+
+def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create this release's views as temporary ones over a read-only file's tables.
+
+    The temporary catalog is searched first, so queries see the current views
+    even though the file still holds an older release's.
+    """
+    for name, text in sql_files():
+        if name.startswith("00_"):
+            continue  # tables: unchanged within a schema version
+        text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")
+        con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> str | None:
