@@ -18,6 +18,7 @@ import toolkit
 from tests.helpers import SESSION, T0, envelope, insert_events
 from tests.scenario import HOSTILE, OTHER_SESSION, build_database, scenario_event_ids
 from toolkit.errors import UsageError
+from toolkit.events import EVENT_TYPES
 from toolkit.queries import parse_every
 
 INJECTION = "x' OR '1'='1"
@@ -343,20 +344,7 @@ PROPERTIES = st.sampled_from(
         "title",
     ]
 )
-TYPES = st.sampled_from(
-    [
-        "session",
-        "qaa",
-        "qaaQuestion",
-        "qaaQuestionReply",
-        "qaaQuestionAction",
-        "poll",
-        "pollAnswer",
-        "pollAnswerReview",
-        "activePoll",
-        "somethingNew",
-    ]
-)
+TYPES = st.sampled_from([*EVENT_TYPES, "somethingNew"])
 ANALYSIS_VIEWS = [
     "event_activity",
     "resource_lifecycle",

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from toolkit.errors import UsageError
+from toolkit.events import EVENT_TYPES
 from toolkit.sample import (
     DEFAULT_DATASET,
     SampleInfo,
@@ -25,17 +26,7 @@ from toolkit.sample import (
 )
 
 SPEC = Path(__file__).parent / "data" / "list-compliance-events.openapi.yml"  # upstream copy
-TYPES = {
-    "session",
-    "qaa",
-    "qaaQuestion",
-    "qaaQuestionReply",
-    "qaaQuestionAction",
-    "poll",
-    "pollAnswer",
-    "pollAnswerReview",
-    "activePoll",
-}
+TYPES = set(EVENT_TYPES)
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SESSION_RE = re.compile(r"[0-9a-f]{32}_I_[0-9]{18}")
 RESOURCE_KEY = {

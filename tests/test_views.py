@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolkit import db
+from toolkit.events import EVENT_TYPES
 
 from .helpers import ORG, SESSION, T0, envelope, event_id, insert_events
 
@@ -396,20 +397,7 @@ def test_history_views_keep_millisecond_precision(con):
 
 
 def test_each_history_view_holds_only_its_own_type(con):
-    events = [
-        envelope(snapshot(kind, 1), at(1))
-        for kind in [
-            "session",
-            "qaa",
-            "qaaQuestion",
-            "qaaQuestionReply",
-            "qaaQuestionAction",
-            "poll",
-            "pollAnswer",
-            "pollAnswerReview",
-            "activePoll",
-        ]
-    ]
+    events = [envelope(snapshot(kind, 1), at(1)) for kind in EVENT_TYPES]
     insert_events(con, events)
     for view, event in zip(HISTORY_VIEWS, events, strict=True):
         assert rows(con, f"SELECT event_id FROM {view}") == [{"event_id": event_id(event)}]
