@@ -58,7 +58,7 @@ class SyncOptions:
     token: Secret
     concurrency: int = 1
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    commit_rows: int = 16384
+    commit_rows: int = 4096  # about 16 pages: a kill loses at most this group
     commit_seconds: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
