@@ -51,6 +51,7 @@ def wait_option(fn: F) -> F:
 def cli() -> None:
     """Keep and audit the record of Slido activity in Webex meetings.
 
+    \b
     Example: slido-compliance demo
     """
 
@@ -100,6 +101,7 @@ def sync(
 ) -> None:
     """Page every listed session into the database, appending only new events.
 
+    \b
     Example: slido-compliance sync --org ORG --session SID
     """
     refs = config.session_refs(org, sessions, sessions_file)
@@ -127,6 +129,7 @@ def sync(
 def status(db_path: Path | None, wait: float) -> None:
     """Per session: events stored, last sync, outcome, and whether the data is settled.
 
+    \b
     Example: slido-compliance status --db data/compliance.duckdb
     """
     click.echo(commands.run_status(db_path, wait))
@@ -146,6 +149,7 @@ def status(db_path: Path | None, wait: float) -> None:
 def sql(query: str, fmt: str | None, out: Path | None, db_path: Path | None) -> None:
     """Run ad hoc SQL on a read-only connection; QUERY '-' reads standard input, '@F' a file.
 
+    \b
     Example: slido-compliance sql "SELECT event_type, count(*) FROM events GROUP BY 1"
     """
     text = sys.stdin.read() if query == "-" else query
@@ -177,6 +181,7 @@ def report(
 ) -> None:
     """Write the audit summary of one session, or an index of all sessions.
 
+    \b
     Example: slido-compliance report --session SID --format html --out report.html
     """
     _emit(commands.run_report(db_path, session_id, fmt, out, reveal_anonymous), out)
@@ -201,6 +206,7 @@ def report(
 def sample(out: Path, sessions: int, events: int, seed: int) -> None:
     """Write a realistic synthetic dataset (deterministic for a seed).
 
+    \b
     Example: slido-compliance sample --out /tmp/sample --sessions 4 --events 100000
     """
     from .sample import write_sample
@@ -268,6 +274,7 @@ def sandbox(
 ) -> None:
     """Serve a dataset over HTTP on loopback with the upstream API's contract and faults.
 
+    \b
     Example: slido-compliance sandbox --port 8765 --error-rate 0.1 --rate-limit-every 5
     """
     from .sandbox import DEFAULT_TOKEN, serve
@@ -305,6 +312,7 @@ def sandbox(
 def demo(db_path: Path, reports: Path) -> None:
     """Sample, sandbox, sync and report, end to end, on a fresh database; no account needed.
 
+    \b
     Example: slido-compliance demo
     """
     from .demo import describe_demo, run_demo
