@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
 from . import commands, config, progress
 from .errors import EXIT_USAGE, ToolkitError
@@ -356,6 +357,6 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, duckdb.InterruptException):  # DuckDB's own Ctrl-C
         click.echo("Interrupted.", err=True)
         sys.exit(130)

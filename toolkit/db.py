@@ -200,52 +200,67 @@ def append_events(
     The batch has the columns of `events.EVENT_SCHEMA`; an id repeated inside it is
     stored once.
     """
-    if batch.num_rows == 0:
-        return 0
-    con.register("_incoming", batch)
-    try:
-        row = con.execute(
-            """
-            INSERT INTO events
-            SELECT DISTINCT ON (i.event_id)
-                i.event_id, i.event_at, i.session_org_id, i.session_id,
-                i.actor_user_id, i.event_type, i.data, ?
-            FROM _incoming AS i
-            WHERE i.event_id NOT IN (
-                SELECT e.event_id FROM events AS e
-                WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
-            )
-            """,
-            [sync_id],
-        ).fetchone()
-    finally:
-        con.unregister("_incoming")
-    return int(row[0]) if row else 0
+    return _insert_from(
+        con,
+        "_incoming",
+        batch,
+        """
+        INSERT INTO events
+        SELECT DISTINCT ON (i.event_id)
+            i.event_id, i.event_at, i.session_org_id, i.session_id,
+            i.actor_user_id, i.event_type, i.data, ?
+        FROM _incoming AS i
+        WHERE i.event_id NOT IN (
+            SELECT e.event_id FROM events AS e
+            WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
+        )
+        """,
+        [sync_id],
+    )
 
 
 def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
     """Append rejected items not already kept for this session (by the hash of their text)."""
-    if rejects.num_rows == 0:
+    return _insert_from(
+        con,
+        "_rejects",
+        rejects,
+        """
+        INSERT INTO rejected_events
+        SELECT DISTINCT ON (r.raw_sha256)
+            ?, now(), r.reason, r.raw, s.session_org_id, s.session_id, r.raw_sha256
+        FROM _rejects AS r, sync_runs AS s
+        WHERE s.sync_id = ?
+          AND NOT EXISTS (
+              SELECT 1 FROM rejected_events AS k
+              WHERE k.raw_sha256 = r.raw_sha256
+                AND k.session_id IS NOT DISTINCT FROM s.session_id
+          )
+        """,
+        [sync_id, sync_id],
+    )
+
+
+def _insert_from(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: pa.RecordBatch | pa.Table,
+    sql: str,
+    params: list[object],
+) -> int:
+    """Run an INSERT that reads an Arrow table registered as `name`; return the rows added."""
+    if table.num_rows == 0:
         return 0
-    con.register("_rejects", rejects)
+    con.register(name, table)
     try:
-        row = con.execute(
-            """
-            INSERT INTO rejected_events
-            SELECT DISTINCT ON (r.raw_sha256)
-                ?, now(), r.reason, r.raw, s.session_org_id, s.session_id, r.raw_sha256
-            FROM _rejects AS r, sync_runs AS s
-            WHERE s.sync_id = ?
-              AND NOT EXISTS (
-                  SELECT 1 FROM rejected_events AS k
-                  WHERE k.raw_sha256 = r.raw_sha256
-                    AND k.session_id IS NOT DISTINCT FROM s.session_id
-              )
-            """,
-            [sync_id, sync_id],
-        ).fetchone()
+        row = con.execute(sql, params).fetchone()
+    except duckdb.Error as exc:
+        # DuckDB wraps a Ctrl-C met while it reads the Arrow data in its own error
+        if "KeyboardInterrupt" in str(exc):
+            raise KeyboardInterrupt from exc
+        raise
     finally:
-        con.unregister("_rejects")
+        con.unregister(name)
     return int(row[0]) if row else 0
 
 

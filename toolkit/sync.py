@@ -140,7 +140,8 @@ def _abandon(
     con: duckdb.DuckDBPyConnection, pending: dict[SessionRef, _Pending], exc: BaseException
 ) -> None:
     """Close the runs an interrupt cut short, keeping what they received."""
-    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {exc!r}"
+    interrupted = isinstance(exc, KeyboardInterrupt | duckdb.InterruptException)
+    why = "interrupted" if interrupted else f"stopped by {exc!r}"
     for state in pending.values():
         if state.result.status != "running":
             continue

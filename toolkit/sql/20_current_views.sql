@@ -4,9 +4,9 @@
 -- resource's stored versions. A version whose key is missing (malformed data)
 -- is a resource of its own, with a NULL key: it is neither dropped nor merged
 -- with other keyless versions. qaaQuestionAction is not a resource: it has only
--- its history view. The windows share one partition and order, so one sort serves
--- them all; the aggregates' frame spans the whole partition. (Named WINDOW clauses
--- are avoided: DuckDB 1.2 rejects a window name reused in one multi-statement file.)
+-- its history view. Each view names the window over a resource's versions once
+-- (WINDOW versions: latest first, frame spanning all), so one sort serves the
+-- aggregates and row_number().
 
 -- one row per Slido session; key session_id
 CREATE OR REPLACE VIEW sessions AS
@@ -21,26 +21,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM session_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per session's Q&A settings; key session_id
 CREATE OR REPLACE VIEW qaa_settings AS
@@ -56,26 +46,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM qaa_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per Q&A question (its latest version); key session_id, question_id
 CREATE OR REPLACE VIEW qaa_questions AS
@@ -100,26 +80,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id, h.question_id, CASE WHEN h.question_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id, h.question_id, CASE WHEN h.question_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id, h.question_id, CASE WHEN h.question_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM qaa_question_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id, h.question_id, CASE WHEN h.question_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per reply to a question (its latest version); key session_id, reply_id
 CREATE OR REPLACE VIEW qaa_question_replies AS
@@ -140,26 +110,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id, h.reply_id, CASE WHEN h.reply_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id, h.reply_id, CASE WHEN h.reply_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id, h.reply_id, CASE WHEN h.reply_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM qaa_question_reply_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id, h.reply_id, CASE WHEN h.reply_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per poll (its latest version); key session_id, poll_id
 CREATE OR REPLACE VIEW polls AS
@@ -189,26 +149,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_id, CASE WHEN h.poll_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_id, CASE WHEN h.poll_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id, h.poll_id, CASE WHEN h.poll_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM poll_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id, h.poll_id, CASE WHEN h.poll_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per poll answer (its latest version); key session_id, poll_answer_id
 CREATE OR REPLACE VIEW poll_answers AS
@@ -230,26 +180,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM poll_answer_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per reviewed poll answer (its review's latest version); key session_id, poll_answer_id
 CREATE OR REPLACE VIEW poll_answer_reviews AS
@@ -268,26 +208,16 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM poll_answer_review_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
 
 -- one row per session's active-poll pointer (its latest version); key session_id
 CREATE OR REPLACE VIEW active_polls AS
@@ -302,23 +232,13 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS first_event_at,
-    max(h.event_at) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS last_event_at,
-    CAST(count(*) OVER (
-        PARTITION BY h.session_id
-        ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS BIGINT) AS version_count
+    min(h.event_at) OVER versions AS first_event_at,
+    max(h.event_at) OVER versions AS last_event_at,
+    CAST(count(*) OVER versions AS BIGINT) AS version_count
 FROM active_poll_events AS h
-QUALIFY row_number() OVER (
+WINDOW versions AS (
     PARTITION BY h.session_id
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-) = 1;
+    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+)
+QUALIFY row_number() OVER versions = 1;
