@@ -526,20 +526,7 @@ PROPERTY_NAMES = st.sampled_from(
         "activePollId",
     ]
 )
-KINDS = st.sampled_from(
-    [
-        "session",
-        "qaa",
-        "qaaQuestion",
-        "qaaQuestionReply",
-        "qaaQuestionAction",
-        "poll",
-        "pollAnswer",
-        "pollAnswerReview",
-        "activePoll",
-        "somethingNew",
-    ]
-)
+KINDS = st.sampled_from([*EVENT_TYPES, "somethingNew"])
 
 
 @settings(

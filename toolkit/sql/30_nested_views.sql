@@ -100,30 +100,33 @@ SELECT
     CAST(o."order" AS DOUBLE) AS sort_order
 FROM parsed;
 
+-- Each current answer split into parts: its root (a simple poll: question_id NULL)
+-- and, for a survey, one part per question; the two views below read it.
+
+-- one row per part of a current answer; key session_id, poll_answer_id, part.key
+CREATE OR REPLACE VIEW poll_answer_parts AS
+SELECT
+    a.session_id,
+    a.poll_answer_id,
+    a.poll_id,
+    a.poll_result_id,
+    a.respondent_user_id,
+    a.is_deleted,
+    a.is_anonymous,
+    unnest(list_prepend(
+        {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}},
+        map_entries(json_transform(
+            a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
+        ))
+    )) AS part
+FROM poll_answers AS a;
+
 -- Options chosen at the root of an answer (a simple poll: question_id NULL) or per
 -- survey question.
 
 -- one row per option chosen in a current answer; key session_id, poll_answer_id, question_id, option_id
 CREATE OR REPLACE VIEW poll_answer_options AS
-WITH parts AS (
-    -- one row per part of an answer: its root (question_id NULL), then each survey question
-    SELECT
-        a.session_id,
-        a.poll_answer_id,
-        a.poll_id,
-        a.poll_result_id,
-        a.respondent_user_id,
-        a.is_deleted,
-        a.is_anonymous,
-        unnest(list_prepend(
-            {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}},
-            map_entries(json_transform(
-                a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
-            ))
-        )) AS part
-    FROM poll_answers AS a
-),
-choices AS (
+WITH choices AS (
     SELECT
         p.session_id,
         p.poll_answer_id,
@@ -134,7 +137,7 @@ choices AS (
         p.respondent_user_id,
         p.is_deleted,
         p.is_anonymous
-    FROM parts AS p
+    FROM poll_answer_parts AS p
 )
 SELECT
     session_id,
@@ -153,24 +156,6 @@ FROM choices;
 
 -- one row per text of a current answer; key session_id, poll_answer_id, question_id
 CREATE OR REPLACE VIEW poll_answer_texts AS
-WITH parts AS (
-    -- one row per part of an answer: its root (question_id NULL), then each survey question
-    SELECT
-        a.session_id,
-        a.poll_answer_id,
-        a.poll_id,
-        a.poll_result_id,
-        a.respondent_user_id,
-        a.is_deleted,
-        a.is_anonymous,
-        unnest(list_prepend(
-            {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}},
-            map_entries(json_transform(
-                a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
-            ))
-        )) AS part
-    FROM poll_answers AS a
-)
 SELECT
     p.session_id,
     p.poll_answer_id,
@@ -181,7 +166,7 @@ SELECT
     p.respondent_user_id,
     p.is_deleted,
     p.is_anonymous
-FROM parts AS p
+FROM poll_answer_parts AS p
 WHERE p.part.value.text IS NOT NULL;
 
 -- one row per profanity span of a current question; key session_id, question_id, first, last
