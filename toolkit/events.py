@@ -162,30 +162,49 @@ class Batch:
     received: int = 0
 
 
-def build_batch(items: Iterable[Any]) -> Batch:
+def build_batch(items: Iterable[Any], seen: set[bytes] | None = None) -> Batch:
     """Turn a page's items into an Arrow batch of events (unique ids) and a list of rejects.
 
     Args:
         items: the decoded `items` of one or more pages.
+        seen: SHA-256 digests of the events already stored or built; those are
+            counted as duplicates, and the new ones are added. A fresh set by default.
 
     Returns:
         A Batch with columns of EVENT_SCHEMA, and (reason, raw) for each rejected item.
     """
-    rows: list[tuple] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     out = Batch(events=_EMPTY)
+    keyed: list[tuple[Any, bytes]] = []
     for item in items:
         out.received += 1
         try:
-            row = _event_row(item)
+            keyed.append((item, _canonical_event(item)))
         except RejectedItemError as exc:
             out.rejects.append((str(exc), raw_text(item)))
-            continue
-        if row[0] in seen:
+    # one search over the page instead of one per item: integral floats are rare
+    if keyed and _may_hold_integral_float(b"".join([c for _, c in keyed])):
+        keyed = _normalized(keyed, out.rejects)
+    rows: list[tuple] = []
+    sha256, add = hashlib.sha256, seen.add
+    for item, canonical in keyed:
+        digest = sha256(canonical).digest()
+        if digest in seen:
             out.duplicates += 1
             continue
-        seen.add(row[0])
-        rows.append(row)
+        add(digest)
+        data = item["data"]
+        rows.append(
+            (
+                digest.hex(),
+                round(item["createdAtMs"]),
+                item["sessionOrgId"],
+                item["sessionId"],
+                item["userId"],
+                data["type"],
+                _data_text(data),
+            )
+        )
     if rows:
         columns = [
             pa.array(col, type=f.type)
@@ -195,17 +214,36 @@ def build_batch(items: Iterable[Any]) -> Batch:
     return out
 
 
+def _normalized(keyed: list[tuple[Any, bytes]], rejects: list[tuple[str, str]]) -> list:
+    """Re-encode the items whose canonical form may hold integral floats; reject overflows."""
+    out = []
+    for item, canonical in keyed:
+        if _may_hold_integral_float(canonical):
+            try:
+                normal = normalize_numbers(item)
+                canonical = canonical_json(normal)
+            except RejectedItemError as exc:
+                rejects.append((str(exc), raw_text(item)))
+                continue
+            item = normal
+        out.append((item, canonical))
+    return out
+
+
 # Ids already validated: most pages repeat the same org, session and a few users,
 # so the regex runs once per distinct id. Bounded, and safe to share between threads.
 _KNOWN_IDS: set[str] = set()
 _KNOWN_IDS_MAX = 100_000
 
 
-def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
-    """One event's row for EVENT_SCHEMA; the common case is checked inline for speed."""
+def _canonical_event(item: Any) -> bytes:
+    """The item's canonical JSON once it is known to be a storable event.
+
+    The common case is checked inline for speed; anything unusual goes through
+    `check_item`, which raises with the precise reason.
+    """
     try:
-        at, data = item["createdAtMs"], item["data"]
-        kind = data["type"]
+        at, kind = item["createdAtMs"], item["data"]["type"]
         ids = (item["sessionOrgId"], item["sessionId"], item["userId"])
         known = _KNOWN_IDS.issuperset(ids)  # TypeError for an id that is an array or object
     except (KeyError, TypeError, IndexError):
@@ -219,13 +257,7 @@ def _event_row(item: Any) -> tuple[str, int, str, str, str, str, str]:
     ):
         check_item(item)
         _remember_ids(ids)
-    canonical = canonical_json(item)
-    if _may_hold_integral_float(canonical):
-        item = normalize_numbers(item)
-        data = item["data"]
-        canonical = canonical_json(item)
-    digest = hashlib.sha256(canonical).hexdigest()
-    return (digest, round(at), ids[0], ids[1], ids[2], kind, _data_text(data))
+    return canonical_json(item)
 
 
 def _remember_ids(ids: tuple[str, str, str]) -> None:
@@ -245,10 +277,23 @@ _EMPTY = pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=
 
 
 def _may_hold_integral_float(canonical: bytes) -> bool:
-    """True if orjson's output may hold an integral float (cheap substring tests first)."""
-    if b"e+" in canonical:
-        return True
-    return b".0" in canonical and _POINT_ZERO.search(canonical) is not None
+    """True if orjson's output may hold an integral float ("1.0", "1e+16").
+
+    Walks the rare "+" and "." with `find` (memchr) rather than searching for the
+    two-byte patterns, which is some 40 times slower over a page.
+    """
+    find = canonical.find
+    pos = find(b"+")
+    while pos != -1:
+        if canonical[pos - 1 : pos] == b"e":
+            return True
+        pos = find(b"+", pos + 1)
+    pos = find(b".")
+    while pos != -1:
+        if pos and _POINT_ZERO.match(canonical, pos - 1):
+            return True
+        pos = find(b".", pos + 1)
+    return False
 
 
 def raw_text(item: Any) -> str:

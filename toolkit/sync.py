@@ -1,9 +1,11 @@
 """Sync: page sessions from the API into the database, appending only new events.
 
 Workers (one per concurrent session) fetch, decode and hash pages into Arrow
-batches; the calling thread is the single database writer. Pages are committed in
-groups together with the run's counters, so a kill loses at most the group in flight
-and a re-run stores exactly what is missing.
+batches, leaving out the events the session already has: each worker starts from
+the digests stored for its session and adds those it builds, so duplicates never
+reach the database. The calling thread is the single database writer. Pages are
+committed in groups together with the run's counters, so a kill loses at most the
+group in flight and a re-run stores exactly what is missing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import db
 from .api import Client, RateGate, RetryPolicy
@@ -123,7 +126,8 @@ def _sync_all(
     workers = max(1, min(options.concurrency, len(refs) or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync")
     for ref in refs:
-        pool.submit(_fetch_session, ref, options, gate, inbox, stop)
+        # a cursor per session, made here: a worker reads its session's stored ids with it
+        pool.submit(_fetch_session, ref, con.cursor(), options, gate, inbox, stop)
     try:
         results = _write_all(con, refs, options, inbox, on_progress, pending)
     except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
@@ -153,16 +157,23 @@ def _abandon(
 
 
 def _fetch_session(
-    ref: SessionRef, options: SyncOptions, gate: RateGate, inbox: queue.Queue, stop: threading.Event
+    ref: SessionRef,
+    cursor: duckdb.DuckDBPyConnection,
+    options: SyncOptions,
+    gate: RateGate,
+    inbox: queue.Queue,
+    stop: threading.Event,
 ) -> None:
-    """Worker: page one session, hashing each page into a batch for the writer."""
+    """Worker: page one session, hashing each page into a batch of its new events."""
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
+        with cursor:
+            seen = db.stored_digests(cursor, ref.org_id, ref.session_id)
         for page in client.iter_pages(ref.org_id, ref.session_id):
             if stop.is_set():
                 return
-            _put(inbox, ("page", ref, build_batch(page.items)), stop)
+            _put(inbox, ("page", ref, build_batch(page.items, seen)), stop)
         _put(inbox, ("done", ref, None), stop)
     except Exception as exc:  # every failure is reported to the writer, which records it
         _put(inbox, ("error", ref, exc), stop)
@@ -242,8 +253,17 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     rejects = [r for b in batches for r in b.rejects]
     received = sum(b.received for b in batches)
     sync_id = state.result.sync_id
+    result = state.result
+    own = pc.all(
+        pc.and_(
+            pc.equal(table["session_id"], result.session_id),
+            pc.equal(table["session_org_id"], result.org_id),
+        )
+    ).as_py()
     with db.transaction(con):
-        new = db.append_events(con, table, sync_id)
+        # events of another session (an API fault) may be stored by that session's sync
+        append = db.insert_new_events if own is not False else db.append_events
+        new = append(con, table, sync_id)
         db.append_rejects(con, rejects_table(rejects), sync_id)
         db.add_progress(con, sync_id, db.PageCounts(pages, received, new, len(rejects)))
     state.result.new += new
