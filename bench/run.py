@@ -186,6 +186,11 @@ def _main_phases(run: Run, args: argparse.Namespace, sample: Sample) -> int:
         run.measure("fetch_build", "fetch", *src, "--concurrency", c, "--build")
         run.measure("sync", "sync", *src, "--db", db, "--concurrency", c, "--fresh")
         run.measure("resync", "sync", *src, "--db", db, "--concurrency", c)
+        # against a loopback server the work is CPU-bound: one session at a time is the
+        # other configuration worth knowing (its own file, so the queries use `sync`'s)
+        db1 = args.work / "sync_c1.duckdb"
+        run.measure("sync_c1", "sync", *src, "--db", db1, "--concurrency", 1, "--fresh")
+        run.measure("resync_c1", "sync", *src, "--db", db1, "--concurrency", 1)
     run.measure("queries", "queries", "--db", db, "--repeat", args.repeat)
     return len(list(pages.glob("[0-9]*.json")))
 

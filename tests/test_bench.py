@@ -16,6 +16,8 @@ PHASES = (
     "fetch_build",
     "sync",
     "resync",
+    "sync_c1",
+    "resync_c1",
     "queries",
     "latency_fetch",
     "latency_sync",

@@ -51,7 +51,8 @@ def test_an_older_file_is_upgraded_in_place_without_losing_data(tmp_path):
     con = db.connect(path)
     sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
     db.append_events(con, build_batch([_event(1)]).events, sync_id)
-    con.execute("UPDATE schema_version SET sql_digest = '1:older'")
+    older = f"{db.SCHEMA_VERSION}:older"
+    con.execute("UPDATE schema_version SET sql_digest = ?", [older])
     con.execute("DROP VIEW session_status")
     con.close()
     con = db.connect(path)
@@ -148,10 +149,11 @@ def test_a_read_only_open_of_a_file_with_older_views_uses_the_current_ones(tmp_p
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
     con.execute("CREATE OR REPLACE VIEW session_status AS SELECT 'old' AS stale")
-    con.execute("UPDATE schema_version SET sql_digest = '1:older'")
+    older = f"{db.SCHEMA_VERSION}:older"
+    con.execute("UPDATE schema_version SET sql_digest = ?", [older])
     con.close()
     con = db.connect(path, read_only=True)
     assert "event_count" in [d[0] for d in con.execute("SELECT * FROM session_status").description]
     con.close()
     con = duckdb.connect(str(path), read_only=True)  # the file itself was not touched
-    assert con.execute("SELECT sql_digest FROM schema_version").fetchall() == [("1:older",)]
+    assert con.execute("SELECT sql_digest FROM schema_version").fetchall() == [(older,)]

@@ -193,3 +193,65 @@ def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_fac
     con.close()
     con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
     assert con.execute("SELECT count(*) FROM rejected_events").fetchone() == (len(hostile),)
+
+
+ACTIVITY = "SELECT * FROM {} ORDER BY session_org_id, session_id"
+
+
+def test_sync_keeps_the_session_activity_store_equal_to_the_view(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
+    stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
+    assert len(stored) == 3
+    assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+
+
+def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandbox_factory, tmp_db):
+    from toolkit import queries
+
+    from .helpers import envelope, insert_events
+
+    con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
+    first = sample_dataset.sessions[0]
+    at = 1_700_000_000_000
+    question = {
+        "type": "qaaQuestion",
+        "questionId": "q-later",
+        "createdAtMs": at,
+        "modifiedAtMs": at,
+        "isDeleted": False,
+        "text": "Later?",
+        "status": "public",
+    }
+    insert_events(con, [envelope(question, at, session=first.session_id, org=first.org_id)])
+    table = queries.sessions(con)
+    row = table.filter(table["session_id"] == first.session_id).row(0, named=True)
+    live = con.execute(
+        "SELECT event_count, question_count FROM session_activity WHERE session_id = ?",
+        [first.session_id],
+    ).fetchone()
+    assert (row["event_count"], row["question_count"]) == live
+    assert row["event_count"] == first.events + 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_an_event_of_another_session_is_stored_once_whichever_session_serves_it(
+    tmp_path, sandbox_factory, tmp_db, concurrency
+):
+    from toolkit.sample import write_sample
+
+    info = write_sample(tmp_path / "ds", sessions=2, events=200, seed=3)
+    one, two = info.sessions
+    stray = (info.out_dir / two.file).read_text(encoding="utf-8").splitlines()[0]
+    for session in (one, two):  # both sessions serve the same event of session two
+        with (info.out_dir / session.file).open("a", encoding="utf-8") as fh:
+            fh.write(stray + "\n")
+    box = sandbox_factory(dataset_dir=info.out_dir, page_size=40)
+    for _ in range(2):
+        con, results = run(tmp_db, box, refs_of(info), concurrency=concurrency)
+        assert [r.status for r in results] == ["ok", "ok"]
+        ids = stored_ids(con)
+        assert len(ids) == len(set(ids)) == info.events
+        con.close()
+    assert sum(r.new for r in results) == 0

@@ -6,7 +6,7 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -18,7 +18,7 @@ import pyarrow as pa
 from . import config
 from .errors import DatabaseLockedError, ToolkitError, UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: session_activity_store
 MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
@@ -176,10 +176,25 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield
-    except BaseException:
-        con.execute("ROLLBACK")
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with suppress(duckdb.Error, RuntimeError):  # a failed COMMIT may have ended it
+            con.execute("ROLLBACK")
+        _raise_if_interrupt(exc)
         raise
-    con.execute("COMMIT")
+
+
+def _raise_if_interrupt(exc: BaseException) -> None:
+    """Raise KeyboardInterrupt for a Ctrl-C that DuckDB reports as its own error.
+
+    Met while it reads Arrow data, DuckDB wraps the KeyboardInterrupt; met in a
+    COMMIT, it says "Query interrupted" in a RuntimeError.
+    """
+    if not isinstance(exc, duckdb.Error | RuntimeError):
+        return
+    text = str(exc)
+    if "KeyboardInterrupt" in text or text.startswith("Query interrupted"):
+        raise KeyboardInterrupt from exc
 
 
 @dataclass
@@ -294,10 +309,8 @@ def _insert_from(
     con.register(name, table)
     try:
         row = con.execute(sql, params).fetchone()
-    except duckdb.Error as exc:
-        # DuckDB wraps a Ctrl-C met while it reads the Arrow data in its own error
-        if "KeyboardInterrupt" in str(exc):
-            raise KeyboardInterrupt from exc
+    except (duckdb.Error, RuntimeError) as exc:
+        _raise_if_interrupt(exc)
         raise
     finally:
         con.unregister(name)
@@ -338,6 +351,41 @@ def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCount
         """,
         [counts.pages, counts.received, counts.new, counts.rejected, sync_id],
     )
+
+
+def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
+    """Recompute a session's row of `session_activity_store` unless it is current.
+
+    Returns:
+        True if the row was (re)computed.
+    """
+    key = {"o": org_id, "s": session_id}
+    current = con.execute(
+        """
+        SELECT count(*) FROM session_activity_store AS a
+        WHERE a.session_org_id = $o AND a.session_id = $s
+          AND a.event_count = (
+              SELECT count(*) FROM events WHERE session_org_id = $o AND session_id = $s
+          )
+        """,
+        key,
+    ).fetchall()[0][0]
+    if current:
+        return False
+    with transaction(con):
+        con.execute(
+            "DELETE FROM session_activity_store WHERE session_org_id = $o AND session_id = $s",
+            key,
+        )
+        # the equality filter reaches the events scan: only this session is read
+        con.execute(
+            """
+            INSERT INTO session_activity_store BY NAME
+            SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s
+            """,
+            key,
+        )
+    return True
 
 
 def finish_run(

@@ -68,27 +68,79 @@ def sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     Example:
         >>> sessions(con).select("session_id", "event_count", "is_settled")  # doctest: +SKIP
     """
-    return fetch(
+    status = fetch(
         con,
         """
-        SELECT s.session_org_id, s.session_id, s.first_event_at, s.last_event_at,
-            s.event_count,
-            coalesce(a.actor_count, 0) AS actor_count,
-            coalesce(a.question_count, 0) AS question_count,
-            coalesce(a.reply_count, 0) AS reply_count,
-            coalesce(a.upvote_count, 0) AS upvote_count,
-            coalesce(a.poll_count, 0) AS poll_count,
-            coalesce(a.poll_answer_count, 0) AS poll_answer_count,
-            coalesce(a.moderation_count, 0) AS moderation_count,
-            coalesce(a.deleted_item_count, 0) AS deleted_item_count,
-            s.sync_count, s.last_sync_at, s.last_status, s.last_ok_sync_at,
-            s.is_settled, s.resync_after
-        FROM session_status AS s
-        LEFT JOIN session_activity AS a
-            ON a.session_org_id = s.session_org_id AND a.session_id = s.session_id
-        ORDER BY s.first_event_at NULLS LAST, s.session_id, s.session_org_id
+        SELECT session_org_id, session_id, first_event_at, last_event_at, event_count,
+            sync_count, last_sync_at, last_status, last_ok_sync_at, is_settled, resync_after
+        FROM session_status
         """,
     )
+    activity = _session_activity(con).drop("event_count", "unknown_event_count")
+    counts = [c for c in activity.columns if c.endswith("_count")]
+    return (
+        status.join(activity, on=["session_org_id", "session_id"], how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in counts)
+        .select(
+            "session_org_id",
+            "session_id",
+            "first_event_at",
+            "last_event_at",
+            "event_count",
+            "actor_count",
+            "question_count",
+            "reply_count",
+            "upvote_count",
+            "poll_count",
+            "poll_answer_count",
+            "moderation_count",
+            "deleted_item_count",
+            "sync_count",
+            "last_sync_at",
+            "last_status",
+            "last_ok_sync_at",
+            "is_settled",
+            "resync_after",
+        )
+        .sort(["first_event_at", "session_id", "session_org_id"], nulls_last=True)
+    )
+
+
+def _session_activity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The `session_activity` rows: from the store sync keeps where current, else computed.
+
+    A session whose stored row is missing or behind (events stored by other means,
+    or a file from before the store) is computed on its own, which reads only its
+    events.
+    """
+    stored = fetch(
+        con,
+        """
+        SELECT a.* FROM session_activity_store AS a
+        JOIN session_status AS s USING (session_org_id, session_id)
+        WHERE a.event_count = s.event_count
+        """,
+    )
+    behind = fetch(
+        con,
+        """
+        SELECT s.session_org_id, s.session_id FROM session_status AS s
+        WHERE s.event_count > 0 AND NOT EXISTS (
+            SELECT 1 FROM session_activity_store AS a
+            WHERE a.session_org_id = s.session_org_id AND a.session_id = s.session_id
+              AND a.event_count = s.event_count
+        )
+        """,
+    )
+    computed = [
+        fetch(
+            con,
+            "SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s",
+            {"o": org, "s": session},
+        )
+        for org, session in behind.iter_rows()
+    ]
+    return pl.concat([stored, *computed])
 
 
 def parse_every(every: str) -> int:

@@ -10,11 +10,12 @@ group in flight and a re-run stores exactly what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class _Pending:
 
     result: SyncResult
     batches: list[Batch] = field(default_factory=list)
+    strays: list[pa.Table] = field(default_factory=list)  # events of other sessions
     rows: int = 0
     since: float = field(default_factory=time.monotonic)
 
@@ -154,6 +156,8 @@ def _abandon(
             _close(con, state.result, ApiError(f"{why}; the pages received are kept"))
         except Exception:  # noqa: S112  the database itself failed: the next sync closes it
             continue
+    with contextlib.suppress(Exception):
+        _store_strays(con, pending.values())
 
 
 def _fetch_session(
@@ -225,9 +229,12 @@ def _write_all(
             continue
         _flush(con, state)
         _close(con, state.result, payload)
+        # per-session counts for `sessions()`, so it need not read every event's data
+        db.refresh_session_activity(con, ref.org_id, ref.session_id)
         results[ref] = state.result
         if on_progress:
             on_progress(state.result)
+    _store_strays(con, pending.values())
     return results
 
 
@@ -252,22 +259,34 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     table = pa.Table.from_batches([b.events for b in batches])
     rejects = [r for b in batches for r in b.rejects]
     received = sum(b.received for b in batches)
-    sync_id = state.result.sync_id
     result = state.result
-    own = pc.all(
-        pc.and_(
-            pc.equal(table["session_id"], result.session_id),
-            pc.equal(table["session_org_id"], result.org_id),
-        )
-    ).as_py()
+    own = pc.and_(
+        pc.equal(table["session_id"], result.session_id),
+        pc.equal(table["session_org_id"], result.org_id),
+    )
+    if not pc.all(own).as_py():
+        # an event of another session (an API fault) waits for the end of the sync,
+        # when every session's own events are committed and it can be compared with them
+        state.strays.append(table.filter(pc.invert(own)))
+        table = table.filter(own)
     with db.transaction(con):
-        # events of another session (an API fault) may be stored by that session's sync
-        append = db.insert_new_events if own is not False else db.append_events
-        new = append(con, table, sync_id)
-        db.append_rejects(con, rejects_table(rejects), sync_id)
-        db.add_progress(con, sync_id, db.PageCounts(pages, received, new, len(rejects)))
+        new = db.insert_new_events(con, table, result.sync_id)
+        db.append_rejects(con, rejects_table(rejects), result.sync_id)
+        db.add_progress(con, result.sync_id, db.PageCounts(pages, received, new, len(rejects)))
     state.result.new += new
     state.result.rejected += len(rejects)
+
+
+def _store_strays(con: duckdb.DuckDBPyConnection, states: Iterable[_Pending]) -> None:
+    """Store the events of other sessions not stored yet, counted as new for their run."""
+    for state in states:
+        if not state.strays:
+            continue
+        table, state.strays = pa.concat_tables(state.strays), []
+        with db.transaction(con):
+            new = db.append_events(con, table, state.result.sync_id)
+            db.add_progress(con, state.result.sync_id, db.PageCounts(new=new))
+        state.result.new += new
 
 
 def _close(con: duckdb.DuckDBPyConnection, result: SyncResult, error: Exception | None) -> None:

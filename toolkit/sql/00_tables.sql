@@ -47,3 +47,21 @@ CREATE TABLE IF NOT EXISTS schema_version (
     sql_digest VARCHAR NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL
 );
+
+-- per-session counts of the `session_activity` view, kept by sync for `sessions()`;
+-- key (session_org_id, session_id). A row is current while its event_count equals
+-- the session's count in `events`, which only ever grows.
+CREATE TABLE IF NOT EXISTS session_activity_store (
+    session_org_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    event_count BIGINT NOT NULL,
+    actor_count BIGINT NOT NULL,
+    question_count BIGINT NOT NULL,
+    reply_count BIGINT NOT NULL,
+    upvote_count BIGINT NOT NULL,
+    poll_count BIGINT NOT NULL,
+    poll_answer_count BIGINT NOT NULL,
+    moderation_count BIGINT NOT NULL,
+    deleted_item_count BIGINT NOT NULL,
+    unknown_event_count BIGINT NOT NULL
+);

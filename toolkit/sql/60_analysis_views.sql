@@ -294,69 +294,81 @@ WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
 GROUP BY n.user_id;
 
 -- one row per session with events; key session_id
--- Counts come from event_fields in one GROUP BY; only the moderation steps that
--- depend on the order of versions (a question's status change, a deletion by someone
--- other than the poster) are read from event_activity, for those three event types.
+-- Counts per event in one GROUP BY, counts of resources from one row per resource
+-- (cheaper than a DISTINCT per count); only the moderation steps that depend on the
+-- order of versions come from event_activity, for the three types that have them.
 CREATE OR REPLACE VIEW session_activity AS
-WITH counted AS (
+WITH fields AS (
+    SELECT f.session_org_id, f.session_id, f.actor_user_id, f.event_type,
+        f.resource_id, f.action, f.is_deleted
+    FROM event_fields AS f
+),
+per_event AS (
     SELECT
         f.session_org_id,
         f.session_id,
         count(*) AS event_count,
         count(DISTINCT f.actor_user_id) AS actor_count,
-        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'qaaQuestion') AS question_count,
-        count(DISTINCT f.resource_id) FILTER (
-            WHERE f.event_type = 'qaaQuestionReply'
-        ) AS reply_count,
         count(*) FILTER (
             WHERE f.event_type = 'qaaQuestionAction' AND f.action = 'upvote'
         ) AS upvote_count,
-        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'poll') AS poll_count,
-        count(DISTINCT f.resource_id) FILTER (WHERE f.event_type = 'pollAnswer') AS poll_answer_count,
         count(*) FILTER (
             WHERE f.event_type IN ('qaaQuestionAction', 'pollAnswerReview')
                 AND f.action IS DISTINCT FROM 'upvote'
                 AND f.action IS DISTINCT FROM 'removeUpvote'
         ) AS action_count,
-        count(DISTINCT (f.event_type, f.resource_id)) FILTER (
-            WHERE f.is_deleted AND f.resource_id IS NOT NULL
-                AND f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
-        ) AS deleted_item_count,
         count(*) FILTER (
             WHERE f.resource_id IS NULL
                 AND f.event_type NOT IN (
                     'qaaQuestionAction', 'pollAnswerReview', 'activePoll', 'session', 'qaa'
                 )
         ) AS unknown_event_count
-    FROM event_fields AS f
+    FROM fields AS f
     GROUP BY f.session_org_id, f.session_id
 ),
+per_resource AS (
+    SELECT f.session_org_id, f.session_id, f.event_type, f.resource_id,
+        bool_or(f.is_deleted) AS ever_deleted
+    FROM fields AS f
+    WHERE f.resource_id IS NOT NULL
+        AND f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
+    GROUP BY f.session_org_id, f.session_id, f.event_type, f.resource_id
+),
+resources AS (
+    SELECT r.session_org_id, r.session_id,
+        count(*) FILTER (WHERE r.event_type = 'qaaQuestion') AS question_count,
+        count(*) FILTER (WHERE r.event_type = 'qaaQuestionReply') AS reply_count,
+        count(*) FILTER (WHERE r.event_type = 'poll') AS poll_count,
+        count(*) FILTER (WHERE r.event_type = 'pollAnswer') AS poll_answer_count,
+        count(*) FILTER (WHERE r.ever_deleted) AS deleted_item_count
+    FROM per_resource AS r
+    GROUP BY r.session_org_id, r.session_id
+),
 ordered_steps AS (
-    SELECT
-        a.session_org_id,
-        a.session_id,
-        count(*) AS step_count
+    SELECT a.session_org_id, a.session_id, count(*) AS step_count
     FROM event_activity AS a
     WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
         AND a.is_moderation
     GROUP BY a.session_org_id, a.session_id
 )
 SELECT
-    c.session_org_id,
-    c.session_id,
-    CAST(c.event_count AS BIGINT) AS event_count,
-    CAST(c.actor_count AS BIGINT) AS actor_count,
-    CAST(c.question_count AS BIGINT) AS question_count,
-    CAST(c.reply_count AS BIGINT) AS reply_count,
-    CAST(c.upvote_count AS BIGINT) AS upvote_count,
-    CAST(c.poll_count AS BIGINT) AS poll_count,
-    CAST(c.poll_answer_count AS BIGINT) AS poll_answer_count,
-    CAST(c.action_count + coalesce(o.step_count, 0) AS BIGINT) AS moderation_count,
-    CAST(c.deleted_item_count AS BIGINT) AS deleted_item_count,
-    CAST(c.unknown_event_count AS BIGINT) AS unknown_event_count
-FROM counted AS c
+    e.session_org_id,
+    e.session_id,
+    CAST(e.event_count AS BIGINT) AS event_count,
+    CAST(e.actor_count AS BIGINT) AS actor_count,
+    CAST(coalesce(r.question_count, 0) AS BIGINT) AS question_count,
+    CAST(coalesce(r.reply_count, 0) AS BIGINT) AS reply_count,
+    CAST(e.upvote_count AS BIGINT) AS upvote_count,
+    CAST(coalesce(r.poll_count, 0) AS BIGINT) AS poll_count,
+    CAST(coalesce(r.poll_answer_count, 0) AS BIGINT) AS poll_answer_count,
+    CAST(e.action_count + coalesce(o.step_count, 0) AS BIGINT) AS moderation_count,
+    CAST(coalesce(r.deleted_item_count, 0) AS BIGINT) AS deleted_item_count,
+    CAST(e.unknown_event_count AS BIGINT) AS unknown_event_count
+FROM per_event AS e
+LEFT JOIN resources AS r
+    ON r.session_org_id = e.session_org_id AND r.session_id = e.session_id
 LEFT JOIN ordered_steps AS o
-    ON o.session_org_id = c.session_org_id AND o.session_id = c.session_id;
+    ON o.session_org_id = e.session_org_id AND o.session_id = e.session_id;
 
 -- one row per poll version, with what changed since the version before; key event_id
 CREATE OR REPLACE VIEW poll_changes AS
