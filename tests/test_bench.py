@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,30 @@ def test_bench_ends_with_every_ratio_and_its_verdict(bench_run: tuple) -> None:
     assert result["sample"] == {**result["sample"], "events": 3000, "sessions": 4}
     assert result["machine"]["cpu_count"] >= 1
     assert result["machine"]["versions"]["duckdb"]
+
+
+@pytest.mark.slow
+def test_medians_combine_runs_of_the_same_code_and_refuse_a_mix(
+    bench_run: tuple, tmp_path: Path
+) -> None:
+    _proc, result = bench_run
+    runs = []
+    for n, sync_seconds in enumerate((3.0, 1.0, 2.0)):
+        copy = json.loads(json.dumps(result))
+        copy["figures"]["sync"]["seconds"] = sync_seconds
+        runs.append(tmp_path / f"{n}.json")
+        runs[-1].write_text(json.dumps(copy))
+    medians = BENCH.with_name("medians.py")
+    proc = subprocess.run(
+        [sys.executable, str(medians), *map(str, runs)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "median of 3 runs" in proc.stdout
+    assert re.search(r"^sync\s+2\.000 s$", proc.stdout, re.M)
+    other = json.loads(runs[0].read_text())
+    other["toolkit_digest"] = "different"
+    runs[0].write_text(json.dumps(other))
+    proc = subprocess.run(
+        [sys.executable, str(medians), *map(str, runs)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "different code or samples" in proc.stderr

@@ -127,9 +127,13 @@ def _sync_all(
     pending: dict[SessionRef, _Pending] = {}
     workers = max(1, min(options.concurrency, len(refs) or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync")
+    # a cursor per worker, made on this thread (the connection is not thread-safe):
+    # a worker borrows one to read its session's stored digests
+    cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
+    for _ in range(workers):
+        cursors.put(con.cursor())
     for ref in refs:
-        # a cursor per session, made here: a worker reads its session's stored ids with it
-        pool.submit(_fetch_session, ref, con.cursor(), options, gate, inbox, stop)
+        pool.submit(_fetch_session, ref, cursors, options, gate, inbox, stop)
     try:
         results = _write_all(con, refs, options, inbox, on_progress, pending)
     except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
@@ -139,6 +143,8 @@ def _sync_all(
         _abandon(con, pending, exc)
         raise
     pool.shutdown(wait=True)
+    while not cursors.empty():
+        cursors.get().close()
     return [results[ref] for ref in refs]
 
 
@@ -162,7 +168,7 @@ def _abandon(
 
 def _fetch_session(
     ref: SessionRef,
-    cursor: duckdb.DuckDBPyConnection,
+    cursors: queue.Queue[duckdb.DuckDBPyConnection],
     options: SyncOptions,
     gate: RateGate,
     inbox: queue.Queue,
@@ -172,8 +178,11 @@ def _fetch_session(
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
-        with cursor:
+        cursor = cursors.get()
+        try:
             seen = db.stored_digests(cursor, ref.org_id, ref.session_id)
+        finally:
+            cursors.put(cursor)
         for page in client.iter_pages(ref.org_id, ref.session_id):
             if stop.is_set():
                 return
@@ -264,7 +273,7 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
         pc.equal(table["session_id"], result.session_id),
         pc.equal(table["session_org_id"], result.org_id),
     )
-    if not pc.all(own).as_py():
+    if table.num_rows and not pc.all(own).as_py():
         # an event of another session (an API fault) waits for the end of the sync,
         # when every session's own events are committed and it can be compared with them
         state.strays.append(table.filter(pc.invert(own)))
