@@ -19,7 +19,7 @@ from . import config
 from .errors import DatabaseLockedError, ToolkitError, UsageError
 
 SCHEMA_VERSION = 2  # 2: session_activity_store
-MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
+MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
 
@@ -262,16 +262,18 @@ def stored_digests(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str)
     Includes events of another session that the API served with this one, so a
     re-sync recognises them too. About 100 bytes of memory per event.
     """
-    rows = con.execute(
+    digests = con.sql(
         """
-        SELECT unhex(event_id) FROM events WHERE session_id = $s AND session_org_id = $o
+        SELECT unhex(event_id) AS digest FROM events
+        WHERE session_id = $s AND session_org_id = $o
         UNION
         SELECT unhex(e.event_id) FROM events AS e, sync_runs AS r
         WHERE e.sync_id = r.sync_id AND r.session_id = $s AND r.session_org_id = $o
         """,
-        {"s": session_id, "o": org_id},
-    ).fetchall()
-    return {bytes(row[0]) for row in rows}
+        params={"s": session_id, "o": org_id},
+    ).to_arrow_table()
+    # one column to a list of bytes: no row tuples held beside the set
+    return set(digests.column(0).to_pylist())
 
 
 def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
