@@ -360,3 +360,19 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, duckdb.InterruptException):  # DuckDB's own Ctrl-C
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:
+        # a Ctrl-C that DuckDB turned into another error while cleaning up is still one
+        if not _caused_by_interrupt(exc):
+            raise
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

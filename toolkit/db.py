@@ -315,7 +315,9 @@ def _insert_from(
         _raise_if_interrupt(exc)
         raise
     finally:
-        con.unregister(name)
+        # in an aborted transaction (Ctrl-C) this fails; the next register replaces it
+        with suppress(duckdb.Error):
+            con.unregister(name)
     return int(row[0]) if row else 0
 
 
