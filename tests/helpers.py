@@ -6,9 +6,24 @@ import hashlib
 import json
 from typing import Any
 
+from hypothesis import strategies as st
+
 ORG = "a1111111-1a11-111a-1a11-1a1111a1111a"
 SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000001"
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
+
+# any JSON value, small, with integers beyond 64 bits: what a hostile `data` may hold
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def envelope(

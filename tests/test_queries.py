@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
-from tests.helpers import SESSION, T0, envelope, insert_events
+from tests.helpers import JSON_VALUES, SESSION, T0, envelope, insert_events
 from tests.scenario import HOSTILE, OTHER_SESSION, build_database, scenario_event_ids
 from toolkit.errors import UsageError
 from toolkit.events import EVENT_TYPES
@@ -308,17 +308,6 @@ def test_helpers_answer_an_empty_database_with_empty_frames(tmp_path: Path) -> N
         con.close()
 
 
-ANY_JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
 PROPERTIES = st.sampled_from(
     [
         "createdAtMs",
@@ -366,7 +355,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBP
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20")), deadline=None)
 @given(
     st.lists(
-        st.tuples(TYPES, st.dictionaries(PROPERTIES, ANY_JSON, max_size=6)), min_size=1, max_size=6
+        st.tuples(TYPES, st.dictionaries(PROPERTIES, JSON_VALUES, max_size=6)),
+        min_size=1,
+        max_size=6,
     )
 )
 def test_every_analysis_view_and_helper_reads_any_json_without_an_error(scratch, drafts) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from toolkit import db
 from toolkit.events import EVENT_TYPES
 
-from .helpers import ORG, SESSION, T0, envelope, event_id, insert_events
+from .helpers import JSON_VALUES, ORG, SESSION, T0, envelope, event_id, insert_events
 
 OTHER_SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000002"
 
@@ -491,17 +491,6 @@ def test_malformed_values_give_null_instead_of_an_error(con):
     assert rows(con, "SELECT * FROM qaa_question_profanities") == []
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
 PROPERTY_NAMES = st.sampled_from(
     [
         "createdAtMs",

@@ -76,10 +76,11 @@ def sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         FROM session_status
         """,
     )
-    activity = _session_activity(con).drop("event_count", "unknown_event_count")
+    keys = ["session_org_id", "session_id"]
+    activity = _session_activity(con, status).drop("event_count", "unknown_event_count")
     counts = [c for c in activity.columns if c.endswith("_count")]
     return (
-        status.join(activity, on=["session_org_id", "session_id"], how="left")
+        status.join(activity, on=keys, how="left")
         .with_columns(pl.col(c).fill_null(0) for c in counts)
         .select(
             "session_org_id",
@@ -106,41 +107,27 @@ def sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
-def _session_activity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _session_activity(con: duckdb.DuckDBPyConnection, status: pl.DataFrame) -> pl.DataFrame:
     """The `session_activity` rows: from the store sync keeps where current, else computed.
 
-    A session whose stored row is missing or behind (events stored by other means,
-    or a file from before the store) is computed on its own, which reads only its
-    events.
+    A stored row is current while its event_count equals the session's in `status`
+    (events only ever grow). A session whose row is missing or behind (events stored
+    by other means, or a file from before the store) is computed on its own, which
+    reads only its events.
     """
-    stored = fetch(
-        con,
-        """
-        SELECT a.* FROM session_activity_store AS a
-        JOIN session_status AS s USING (session_org_id, session_id)
-        WHERE a.event_count = s.event_count
-        """,
-    )
-    behind = fetch(
-        con,
-        """
-        SELECT s.session_org_id, s.session_id FROM session_status AS s
-        WHERE s.event_count > 0 AND NOT EXISTS (
-            SELECT 1 FROM session_activity_store AS a
-            WHERE a.session_org_id = s.session_org_id AND a.session_id = s.session_id
-              AND a.event_count = s.event_count
-        )
-        """,
-    )
+    keys = ["session_org_id", "session_id"]
+    counted = status.filter(pl.col("event_count") > 0).select(*keys, "event_count")
+    stored = fetch(con, "SELECT * FROM session_activity_store")
+    current = stored.join(counted, on=[*keys, "event_count"], how="semi")
     computed = [
         fetch(
             con,
             "SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s",
             {"o": org, "s": session},
         )
-        for org, session in behind.iter_rows()
+        for org, session in counted.join(current, on=keys, how="anti").select(keys).iter_rows()
     ]
-    return pl.concat([stored, *computed])
+    return pl.concat([current, *computed])
 
 
 def parse_every(every: str) -> int:
