@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import gzip
 import hashlib
 import io
 import json
@@ -807,6 +808,20 @@ def test_a_deeply_nested_error_body_is_just_an_error(tmp_db):
     with Scripted(script).running() as server:
         con, result = sync_against(server, tmp_db)
     assert result.status == "ok", result.error
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def test_a_compressed_page_is_asked_for_and_read(tmp_db):
+    def script(_path: str, headers: dict[str, str]) -> Reply:
+        body = json.dumps({"items": [ONE]}).encode()
+        if "gzip" not in headers.get("Accept-Encoding", ""):
+            return 200, {}, body
+        return 200, {"Content-Encoding": "gzip"}, gzip.compress(body)
+
+    with Scripted(script).running() as server:
+        con, result = sync_against(server, tmp_db)
+    assert result.status == "ok", result.error
+    assert "gzip" in server.requests[0][1]["Accept-Encoding"]
     assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-import requests
+import certifi
 import urllib3
 
 from .config import Secret, check_transport
@@ -39,6 +40,7 @@ MEANINGS = {
     504: "gateway timeout",
 }
 USER_AGENT = "slido-compliance-toolkit/0.1"
+HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,7 @@ class Client:
         self._token = token
         self._sleep = sleep
         self.gate = gate or RateGate(sleep=sleep)
-        self._http = requests.Session()
-        self._http.headers["User-Agent"] = USER_AGENT
-        self._http.trust_env = False  # no proxy or .netrc credentials from the environment
+        self._http = _connection_pool(self.base_url, self.policy)
         self._rng = random.Random()
 
     def close(self) -> None:
@@ -164,24 +164,21 @@ class Client:
 
     def _try_once(self, params: dict[str, str]) -> Page | _Failure:
         try:
-            resp = self._http.get(
-                self.base_url + EVENTS_PATH,
-                params=params,
-                headers={"Authorization": f"Bearer {self._token.reveal()}"},
-                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                allow_redirects=False,
-                stream=True,
+            resp = self._http.request(
+                "GET",
+                f"{self.base_url}{EVENTS_PATH}?{urlencode(params)}",
+                headers={**HEADERS, "Authorization": f"Bearer {self._token.reveal()}"},
+                redirect=False,
+                preload_content=False,
             )
-            # one read of the whole body: `resp.content` reads it in 10 kB chunks,
-            # which costs a quarter more CPU per page. The connection goes back to
-            # the pool once the body is read to its end.
-            body = resp.raw.read(decode_content=True)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            body = resp.read(decode_content=True)  # whole, in one read
+            resp.release_conn()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             return _Failure(None, f"network error: {type(exc).__name__}", None, None)
         tracking = _tracking_id(resp, body)
-        if resp.status_code != 200:
+        if resp.status != 200:
             return _Failure(
-                resp.status_code,
+                resp.status,
                 resp.reason or "error",
                 tracking,
                 resp.headers.get("Retry-After"),
@@ -243,6 +240,23 @@ class Client:
         return redact(text, self._token)
 
 
+def _connection_pool(base_url: str, policy: RetryPolicy) -> urllib3.HTTPConnectionPool:
+    """One keep-alive connection to the API's host, with urllib3 (the transport under requests).
+
+    Without requests' per-call layers, which cost a third of a millisecond per page
+    (a fifth of a re-sync's CPU). No proxy or .netrc from the environment; certificates
+    are checked against the CA bundle requests uses (certifi).
+    """
+    kw: dict[str, Any] = {
+        "maxsize": 1,
+        "retries": False,  # the client retries, with its own policy
+        "timeout": urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout),
+    }
+    if base_url.startswith("https:"):
+        kw["ca_certs"] = certifi.where()
+    return urllib3.connection_from_url(base_url, **kw)
+
+
 @dataclass
 class _Failure:
     status: int | None
@@ -266,11 +280,11 @@ def _decode(body: bytes, tracking: str | None) -> Page | _Failure:
     return Page(items, nxt or None, tracking, len(body))
 
 
-def _tracking_id(resp: requests.Response, body: bytes) -> str | None:
+def _tracking_id(resp: urllib3.BaseHTTPResponse, body: bytes) -> str | None:
     value = resp.headers.get("TrackingID")
     if value:
         return value[:200]
-    if resp.status_code != 200 and body[:1] == b"{":
+    if resp.status != 200 and body[:1] == b"{":
         try:
             doc = json.loads(body)
         except (ValueError, RecursionError):  # an error body nested too deep is no id

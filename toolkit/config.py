@@ -76,12 +76,12 @@ def is_loopback(host: str) -> bool:
 def check_transport(url: str) -> None:
     """Refuse any base URL over which the token would travel in clear to another host.
 
-    The host is judged as `requests` will connect to it: a URL that two parsers read
-    as different hosts (`http://evil\\@127.0.0.1/`) is refused, as is one carrying a
-    user name or password (requests would send those instead of the token).
+    The host is judged as urllib3 (the client's transport) will connect to it: a URL
+    that two parsers read as different hosts (`http://evil\\@127.0.0.1/`) is refused,
+    as is one carrying a user name or password (a credential in the wrong place).
     """
     parts = urlsplit(url)
-    if _UNSAFE_URL.search(url) or parts.hostname != _host_requests_uses(url):
+    if _UNSAFE_URL.search(url) or parts.hostname != _host_urllib3_uses(url):
         raise UsageError(
             "API base URL has a backslash, space or control character, or names its "
             "host ambiguously; write it plainly, e.g. https://webexapis.com/v1"
@@ -103,8 +103,8 @@ def check_transport(url: str) -> None:
 _UNSAFE_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
 
 
-def _host_requests_uses(url: str) -> str | None:
-    """The host urllib3 (under requests) reads from the URL, lower-case, without brackets."""
+def _host_urllib3_uses(url: str) -> str | None:
+    """The host urllib3 reads from the URL, lower-case, without brackets."""
     try:
         host = parse_url(url).host
     except LocationParseError:
