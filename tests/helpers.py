@@ -50,7 +50,8 @@ def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> N
     """Store events directly, as a sync would (bound parameters, one row each)."""
     for ev in events:
         con.execute(
-            "INSERT INTO events VALUES (?, make_timestamptz(? * 1000), ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (event_id, event_at, session_org_id, session_id, actor_user_id,"
+            " event_type, data, sync_id) VALUES (?, make_timestamptz(? * 1000), ?, ?, ?, ?, ?, ?)",
             [
                 event_id(ev),
                 int(ev["createdAtMs"]),

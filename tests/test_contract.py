@@ -34,6 +34,7 @@ CONTRACT: dict[str, list[str]] = {
         "event_type",
         "data",
         "sync_id",
+        "envelope_extra",  # added in round 2: top-level fields beyond the envelope
     ],
     "sync_runs": [
         "sync_id",
@@ -105,6 +106,7 @@ CONTRACT: dict[str, list[str]] = {
 TYPES = {
     ("events", "event_at"): "TIMESTAMP WITH TIME ZONE",
     ("events", "data"): "JSON",
+    ("events", "envelope_extra"): "JSON",
     **{
         (view, column): "TIMESTAMP WITH TIME ZONE"
         for view in CONTRACT

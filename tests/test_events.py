@@ -87,9 +87,14 @@ def test_build_batch_keeps_one_row_per_distinct_event():
 def test_unknown_types_and_fields_are_kept():
     item = envelope({"type": "brandNewType", "surprise": {"x": [1, 2]}}, T0)
     item["extraEnvelopeField"] = True
-    batch = build_batch([item])
-    assert batch.events.num_rows == 1 and not batch.rejects
-    assert json.loads(batch.events.to_pylist()[0]["data"])["surprise"] == {"x": [1, 2]}
+    item["eventSeq"] = {"n": 1.0}
+    plain = envelope(QUESTION, T0)
+    batch = build_batch([item, plain])
+    assert batch.events.num_rows == 2 and not batch.rejects
+    unknown, known = batch.events.to_pylist()
+    assert json.loads(unknown["data"])["surprise"] == {"x": [1, 2]}
+    assert unknown["envelope_extra"] == '{"extraEnvelopeField":true,"eventSeq":{"n":1}}'
+    assert known["envelope_extra"] is None
 
 
 GOOD = envelope(QUESTION, T0)

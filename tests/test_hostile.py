@@ -825,6 +825,16 @@ def test_a_compressed_page_is_asked_for_and_read(tmp_db):
     assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
+def test_fields_beside_the_envelope_are_stored_with_the_event(tmp_db):
+    item = {**ONE, "eventVersion": 2, "links": {"self": "x"}}
+    page = json.dumps({"items": [item]}).encode()
+    with Scripted(lambda _p, _h: (200, {}, page)).running() as server:
+        con, result = sync_against(server, tmp_db)
+    assert result.status == "ok" and result.new == 1, result.error
+    (extra,) = con.execute("SELECT envelope_extra FROM events").fetchone()
+    assert json.loads(extra) == {"eventVersion": 2, "links": {"self": "x"}}
+
+
 def test_a_next_token_cannot_inject_query_parameters(tmp_db):
     evil = "x&sessionId=other&sessionOrgId=evil#frag"
 

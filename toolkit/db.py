@@ -18,7 +18,7 @@ import pyarrow as pa
 from . import config
 from .errors import DatabaseLockedError, ToolkitError, UsageError
 
-SCHEMA_VERSION = 2  # 2: session_activity_store
+SCHEMA_VERSION = 3  # 2: session_activity_store; 3: events.envelope_extra
 MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
@@ -220,10 +220,8 @@ def append_events(
         "_incoming",
         batch,
         """
-        INSERT INTO events
-        SELECT DISTINCT ON (i.event_id)
-            i.event_id, i.event_at, i.session_org_id, i.session_id,
-            i.actor_user_id, i.event_type, i.data, ?
+        INSERT INTO events BY NAME
+        SELECT DISTINCT ON (i.event_id) i.*, ? AS sync_id
         FROM _incoming AS i
         WHERE i.event_id NOT IN (
             SELECT e.event_id FROM events AS e
@@ -247,10 +245,8 @@ def insert_new_events(
         "_incoming",
         batch,
         """
-        INSERT INTO events
-        SELECT i.event_id, i.event_at, i.session_org_id, i.session_id,
-               i.actor_user_id, i.event_type, i.data, ?
-        FROM _incoming AS i
+        INSERT INTO events BY NAME
+        SELECT i.*, ? AS sync_id FROM _incoming AS i
         """,
         [sync_id],
     )

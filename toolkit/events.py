@@ -26,6 +26,7 @@ EVENT_TYPES = (
     "activePoll",
 )
 ENVELOPE_IDS = ("sessionId", "sessionOrgId", "userId")
+ENVELOPE_FIELDS = frozenset(("createdAtMs", *ENVELOPE_IDS, "data"))
 MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what orjson reads and writes as integers
 # orjson writes an integral float as "N.0", or with a positive exponent from 1e16
@@ -44,6 +45,7 @@ EVENT_SCHEMA = pa.schema(
         ("actor_user_id", pa.string()),
         ("event_type", pa.string()),
         ("data", pa.string()),
+        ("envelope_extra", pa.string()),  # any other top-level fields, as a JSON object
     ]
 )
 REJECT_SCHEMA = pa.schema(
@@ -203,6 +205,7 @@ def build_batch(items: Iterable[Any], seen: set[bytes] | None = None) -> Batch:
                 item["userId"],
                 data["type"],
                 _data_text(data),
+                None if len(item) == len(ENVELOPE_FIELDS) else _envelope_extra(item),
             )
         )
     if rows:
@@ -271,6 +274,11 @@ def _data_text(data: dict) -> str:
         return orjson.dumps(data).decode()
     except (orjson.JSONEncodeError, TypeError) as exc:
         raise RejectedItemError(f"cannot be encoded as JSON: {exc}") from None
+
+
+def _envelope_extra(item: dict) -> str:
+    """The item's top-level fields beyond the envelope the API documents, kept as JSON."""
+    return _data_text({k: v for k, v in item.items() if k not in ENVELOPE_FIELDS})
 
 
 _EMPTY = pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)

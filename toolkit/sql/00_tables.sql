@@ -11,6 +11,10 @@ CREATE TABLE IF NOT EXISTS events (
     data JSON NOT NULL USING COMPRESSION zstd,
     sync_id BIGINT NOT NULL
 );
+-- top-level fields of an item beyond the documented envelope (createdAtMs, sessionId,
+-- sessionOrgId, userId, data), kept as one JSON object; NULL when there are none.
+-- Added by schema 3: a column of its own keeps older files' rows as they are.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS envelope_extra JSON;
 
 CREATE SEQUENCE IF NOT EXISTS sync_id_seq START 1;
 
