@@ -221,7 +221,9 @@ def assert_ledger_tells_the_truth(path: Path, info: SampleInfo, kills: list[Kill
 def test_ctrl_c_mid_sync_exits_130_cleanly_and_a_rerun_completes_the_record(
     large_dataset, sandbox_factory, tmp_path, after
 ):
-    box = sandbox_factory(dataset_dir=large_dataset.out_dir, latency=0.005)
+    # 20 ms a page: the sync lasts well over a second, so the Ctrl-C lands mid-way even
+    # when the machine is idle and the client fast (at 5 ms it once finished first)
+    box = sandbox_factory(dataset_dir=large_dataset.out_dir, latency=0.02)
     listing = tmp_path / "sessions.csv"
     listing.write_text("".join(f"{s.org_id},{s.session_id}\n" for s in large_dataset.sessions))
     database = tmp_path / "interrupted.duckdb"

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from .digests import KnownDigests
+
 EVENT_TYPES = (
     "session",
     "qaa",
@@ -164,18 +166,18 @@ class Batch:
     received: int = 0
 
 
-def build_batch(items: Iterable[Any], seen: set[bytes] | None = None) -> Batch:
+def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch:
     """Turn a page's items into an Arrow batch of events (unique ids) and a list of rejects.
 
     Args:
         items: the decoded `items` of one or more pages.
         seen: SHA-256 digests of the events already stored or built; those are
-            counted as duplicates, and the new ones are added. A fresh set by default.
+            counted as duplicates, and the new ones are added. An empty set by default.
 
     Returns:
         A Batch with columns of EVENT_SCHEMA, and (reason, raw) for each rejected item.
     """
-    seen = set() if seen is None else seen
+    seen = KnownDigests() if seen is None else seen
     out = Batch(events=_EMPTY)
     keyed: list[tuple[Any, bytes]] = []
     for item in items:
@@ -187,14 +189,15 @@ def build_batch(items: Iterable[Any], seen: set[bytes] | None = None) -> Batch:
     # one search over the page instead of one per item: integral floats are rare
     if keyed and _may_hold_integral_float(b"".join([c for _, c in keyed])):
         keyed = _normalized(keyed, out.rejects)
+    sha256 = hashlib.sha256
+    digests = [sha256(canonical).digest() for _, canonical in keyed]
     rows: list[tuple] = []
-    sha256, add = hashlib.sha256, seen.add
-    for item, canonical in keyed:
-        digest = sha256(canonical).digest()
-        if digest in seen:
+    new: set[bytes] = set()  # this page's: an event served twice on one page
+    for (item, _), digest, known in zip(keyed, digests, seen.known(digests), strict=True):
+        if known or digest in new:
             out.duplicates += 1
             continue
-        add(digest)
+        new.add(digest)
         data = item["data"]
         rows.append(
             (
@@ -208,6 +211,7 @@ def build_batch(items: Iterable[Any], seen: set[bytes] | None = None) -> Batch:
                 None if len(item) == len(ENVELOPE_FIELDS) else _envelope_extra(item),
             )
         )
+    seen.add(new)
     if rows:
         columns = [
             pa.array(col, type=f.type)

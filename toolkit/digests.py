@@ -1,0 +1,103 @@
+"""The event ids a sync already knows for a session, in 32 bytes each.
+
+A re-sync pages every event again, so each session's worker must tell the events it
+has stored from new ones without asking the database per page. A Python set of
+32-byte digests costs about 114 bytes per event; this keeps each digest as four
+64-bit words in one NumPy array (a row per word, columns ordered by the first word),
+searched a page at a time, plus a small set of the digests added since the last merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+MERGE_AT = 32_768  # digests held in the set before they join the arrays (~3.5 MB)
+_WORDS = np.dtype(">u8")  # a digest read as four big-endian words: numeric order is byte order
+
+
+class KnownDigests:
+    """A growing set of SHA-256 digests, answering membership a page at a time.
+
+    Args:
+        digests: the digests known at the start, in any order.
+        merge_at: how many added digests wait in a set before joining the arrays.
+    """
+
+    def __init__(self, digests: Iterable[bytes] = (), merge_at: int = MERGE_AT):
+        self._words = _sorted(_as_words(list(digests)))
+        self._recent: set[bytes] = set()
+        self._merge_at = merge_at
+
+    @classmethod
+    def from_arrow(cls, column: pa.Array | pa.ChunkedArray) -> KnownDigests:
+        """From an Arrow column of 32-byte binary values, without a Python object each."""
+        fixed = column.cast(pa.binary(32))  # raises for a value of another length
+        if isinstance(fixed, pa.ChunkedArray):
+            fixed = fixed.combine_chunks()
+        if fixed.null_count:
+            raise ValueError("a stored event id is NULL")
+        known = cls()
+        data = fixed.buffers()[1]
+        if len(fixed) and data is not None:
+            raw = np.frombuffer(data, dtype=_WORDS, count=4 * len(fixed), offset=fixed.offset * 32)
+            known._words = _sorted(raw.reshape(-1, 4).T.astype(np.uint64))
+        return known
+
+    def __len__(self) -> int:
+        return self._words.shape[1] + len(self._recent)
+
+    def __contains__(self, digest: bytes) -> bool:
+        return self.known([digest])[0]
+
+    def known(self, digests: Sequence[bytes]) -> list[bool]:
+        """For each digest, whether it is in the set (one search of the arrays for all)."""
+        if not digests:
+            return []
+        if self._words.shape[1]:
+            found = self._in_words(_as_words(digests))
+        else:
+            found = [False] * len(digests)
+        if self._recent:
+            recent = self._recent
+            found = [f or d in recent for f, d in zip(found, digests, strict=True)]
+        return found
+
+    def add(self, digests: Iterable[bytes]) -> None:
+        """Add digests (known or not); they join the arrays in batches."""
+        self._recent.update(digests)
+        if len(self._recent) >= self._merge_at:
+            new = _sorted(_as_words(list(self._recent)))
+            at = np.searchsorted(self._words[0], new[0])
+            self._words = np.insert(self._words, at, new, axis=1)
+            self._recent = set()
+
+    def _in_words(self, query: np.ndarray) -> list[bool]:
+        words = self._words
+        first, size = words[0], words.shape[1]
+        at = np.minimum(np.searchsorted(first, query[0]), size - 1)
+        found = (words[:, at] == query).all(axis=0)
+        # digests that share their first 8 bytes sit side by side: look past the first
+        for i in np.flatnonzero(~found & (first[at] == query[0])):
+            j = at[i] + 1
+            while j < size and first[j] == query[0, i] and not found[i]:
+                found[i] = bool((words[:, j] == query[:, i]).all())
+                j += 1
+        result: list[bool] = found.tolist()
+        return result
+
+
+def _as_words(digests: Sequence[bytes]) -> np.ndarray:
+    """Digests as four rows of native uint64 words (big-endian reading), a column each."""
+    joined = b"".join(digests)
+    if len(joined) != 32 * len(digests):
+        raise ValueError(f"digests of {len(joined)} bytes in all, not 32 each")
+    raw = np.frombuffer(joined, dtype=_WORDS)
+    return raw.reshape(-1, 4).T.astype(np.uint64)
+
+
+def _sorted(words: np.ndarray) -> np.ndarray:
+    """Columns ordered by their first word (equal first words in any order), contiguous."""
+    return np.ascontiguousarray(words[:, np.argsort(words[0], kind="stable")])
