@@ -266,6 +266,7 @@ def stored_digests(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str)
         UNION
         SELECT unhex(e.event_id) FROM events AS e, sync_runs AS r
         WHERE e.sync_id = r.sync_id AND r.session_id = $s AND r.session_org_id = $o
+        ORDER BY digest  -- byte order, as KnownDigests keeps them: no sort in Python
         """,
         params={"s": session_id, "o": org_id},
     ).to_arrow_table()
