@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 
+import certifi
 import pytest
+import urllib3
 
-from toolkit.api import RateGate, parse_retry_after, redact
+from toolkit.api import RateGate, RetryPolicy, _connection_pool, parse_retry_after, redact
 from toolkit.config import Secret
 
 
@@ -59,3 +61,10 @@ def test_gate_makes_every_worker_wait_out_the_longest_hold():
 
 def test_redact_removes_the_token_from_messages():
     assert redact("bad token abc123 here", Secret("abc123")) == "bad token *** here"
+
+
+@pytest.mark.parametrize("base", ["https://webexapis.com/v1", "HTTPS://webexapis.com/v1"])
+def test_an_https_base_checks_certificates_against_certifi(base):
+    pool = _connection_pool(base, RetryPolicy())
+    assert isinstance(pool, urllib3.HTTPSConnectionPool)
+    assert pool.ca_certs == certifi.where() and pool.cert_reqs in (None, "CERT_REQUIRED")

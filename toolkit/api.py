@@ -252,7 +252,7 @@ def _connection_pool(base_url: str, policy: RetryPolicy) -> urllib3.HTTPConnecti
         "retries": False,  # the client retries, with its own policy
         "timeout": urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout),
     }
-    if base_url.startswith("https:"):
+    if urllib3.util.parse_url(base_url).scheme == "https":  # lower-cased, as urllib3 reads it
         kw["ca_certs"] = certifi.where()
     return urllib3.connection_from_url(base_url, **kw)
 
