@@ -47,6 +47,7 @@ class KnownDigests:
         return known
 
     def __len__(self) -> int:
+        """Digests held; one added again once known counts twice (build_batch never does)."""
         return self._words.shape[1] + len(self._recent)
 
     def __contains__(self, digest: bytes) -> bool:

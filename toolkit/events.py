@@ -207,7 +207,7 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
                 item["sessionId"],
                 item["userId"],
                 data["type"],
-                _data_text(data),
+                _json_text(data),
                 None if len(item) == len(ENVELOPE_FIELDS) else _envelope_extra(item),
             )
         )
@@ -273,16 +273,17 @@ def _remember_ids(ids: tuple[str, str, str]) -> None:
     _KNOWN_IDS.update(v for v in ids if v)  # "" is valid only as a userId: never cache it
 
 
-def _data_text(data: dict) -> str:
+def _json_text(value: dict) -> str:
+    """An object as stored JSON text: compact, its keys in the order received."""
     try:
-        return orjson.dumps(data).decode()
+        return orjson.dumps(value).decode()
     except (orjson.JSONEncodeError, TypeError) as exc:
         raise RejectedItemError(f"cannot be encoded as JSON: {exc}") from None
 
 
 def _envelope_extra(item: dict) -> str:
     """The item's top-level fields beyond the envelope the API documents, kept as JSON."""
-    return _data_text({k: v for k, v in item.items() if k not in ENVELOPE_FIELDS})
+    return _json_text({k: v for k, v in item.items() if k not in ENVELOPE_FIELDS})
 
 
 _EMPTY = pa.RecordBatch.from_pydict({n: [] for n in EVENT_SCHEMA.names}, schema=EVENT_SCHEMA)
