@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PHASES = ("limit", "fetch", "fetch_build", "sync", "resync", "sync_c1", "resync_c1")
+PHASES = (
+    "limit",
+    "fetch",
+    "fetch_build",
+    "sync",
+    "resync",
+    "resync_recheck",
+    "sync_c1",
+    "resync_c1",
+)
 
 
 def medians(runs: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:

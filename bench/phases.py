@@ -167,7 +167,9 @@ def _fetch_session(url: str, org_id: str, session_id: str, build: bool) -> tuple
 # -- sync -----------------------------------------------------------------------------------
 
 
-def sync(url: str, dataset: Path, db_path: Path, concurrency: int, fresh: bool) -> Figures:
+def sync(
+    url: str, dataset: Path, db_path: Path, concurrency: int, fresh: bool, recheck: bool = False
+) -> Figures:
     """Time `toolkit.connect` + `sync_sessions` + close, as the `sync` command does."""
     import toolkit
     from toolkit.config import Secret, SessionRef
@@ -178,7 +180,7 @@ def sync(url: str, dataset: Path, db_path: Path, concurrency: int, fresh: bool) 
         for path in (db_path, Path(f"{db_path}.wal")):
             path.unlink(missing_ok=True)
     refs = [SessionRef(org, sid) for org, sid, _n in sample.sessions]
-    options = SyncOptions(url, Secret(SANDBOX_TOKEN), concurrency=concurrency)
+    options = SyncOptions(url, Secret(SANDBOX_TOKEN), concurrency=concurrency, recheck=recheck)
     started = time.perf_counter()
     con = toolkit.connect(db_path)
     results = sync_sessions(con, refs, options)

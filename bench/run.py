@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     internal.add_argument("--expect", type=int)
     internal.add_argument("--fresh", action="store_true", help="sync into a new database")
     internal.add_argument("--build", action="store_true", help="fetch: also build batches")
+    internal.add_argument("--recheck", action="store_true", help="sync: decode every page")
     return p.parse_args(argv)
 
 
@@ -73,7 +74,7 @@ def _phase_fetch(a: argparse.Namespace) -> Figures:
 
 
 def _phase_sync(a: argparse.Namespace) -> Figures:
-    return phases.sync(a.url, a.dataset, a.db, a.concurrency, a.fresh)
+    return phases.sync(a.url, a.dataset, a.db, a.concurrency, a.fresh, a.recheck)
 
 
 def _phase_queries(a: argparse.Namespace) -> Figures:
@@ -186,6 +187,8 @@ def _main_phases(run: Run, args: argparse.Namespace, sample: Sample) -> int:
         run.measure("fetch_build", "fetch", *src, "--concurrency", c, "--build")
         run.measure("sync", "sync", *src, "--db", db, "--concurrency", c, "--fresh")
         run.measure("resync", "sync", *src, "--db", db, "--concurrency", c)
+        # the same with every page decoded and every event checked (`sync --recheck`)
+        run.measure("resync_recheck", "sync", *src, "--db", db, "--concurrency", c, "--recheck")
         # against a loopback server the work is CPU-bound: one session at a time is the
         # other configuration worth knowing (its own file, so the queries use `sync`'s)
         db1 = args.work / "sync_c1.duckdb"
@@ -220,7 +223,8 @@ def _payload(
         "args": {
             k: str(v) if isinstance(v, Path) else v
             for k, v in vars(args).items()
-            if k not in {"phase", "url", "dataset", "db", "pages", "expect", "fresh", "build"}
+            if k
+            not in {"phase", "url", "dataset", "db", "pages", "expect", "fresh", "build", "recheck"}
         },
         "sample": {
             "events": sample.events,

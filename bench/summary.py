@@ -87,6 +87,11 @@ def ratios(figures: dict[str, Figures]) -> list[Ratio]:
         Ratio("sync/limit", _div(sync, limit), "<=", 2.0),
         Ratio("resync/limit", _div(resync, limit), "<=", 2.0),
         Ratio("resync/sync", _div(resync, sync), note="information"),
+        Ratio(
+            "resync_recheck/limit",
+            _div(g(figures, "resync_recheck"), limit),
+            note="information: every page decoded, every event checked",
+        ),
         Ratio("sync_c1/limit", _div(g(figures, "sync_c1"), limit), note="information"),
         Ratio("resync_c1/limit", _div(g(figures, "resync_c1"), limit), note="information"),
         Ratio("fetch/limit", _div(g(figures, "fetch"), limit), note="information"),

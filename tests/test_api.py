@@ -8,8 +8,18 @@ import certifi
 import pytest
 import urllib3
 
-from toolkit.api import RateGate, RetryPolicy, _connection_pool, parse_retry_after, redact
+from toolkit.api import (
+    Client,
+    RateGate,
+    RetryPolicy,
+    _connection_pool,
+    parse_retry_after,
+    redact,
+)
 from toolkit.config import Secret
+from toolkit.events import KnownPage
+
+from .conftest import SANDBOX_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -68,3 +78,22 @@ def test_an_https_base_checks_certificates_against_certifi(base):
     pool = _connection_pool(base, RetryPolicy())
     assert isinstance(pool, urllib3.HTTPSConnectionPool)
     assert pool.ca_certs == certifi.where() and pool.cert_reqs in (None, "CERT_REQUIRED")
+
+
+def test_a_page_whose_body_is_known_is_not_decoded(sandbox_factory, sample_dataset):
+    session = sample_dataset.sessions[0]
+    client = Client(sandbox_factory(page_size=50).base_url, Secret(SANDBOX_TOKEN))
+    try:
+        first = client.get_page(session.org_id, session.session_id)
+        assert len(first.items) == 50 and first.next and len(first.digest) == 32
+        known = {first.digest: KnownPage("the-next-token-remembered", 50)}
+        again = client.get_page(session.org_id, session.session_id, known=known)
+        assert (again.items, again.next, again.digest) == (
+            [],
+            "the-next-token-remembered",
+            first.digest,
+        )
+        other = client.get_page(session.org_id, session.session_id, first.next, known=known)
+        assert len(other.items) == 50 and other.digest != first.digest
+    finally:
+        client.close()

@@ -17,6 +17,7 @@ PHASES = (
     "fetch_build",
     "sync",
     "resync",
+    "resync_recheck",
     "sync_c1",
     "resync_c1",
     "queries",

@@ -63,6 +63,22 @@ def test_sync_prints_per_session_figures_and_exits_0(sample_dataset, sandbox_fac
     assert f"{n} received, 0 new, {n} duplicates" in again.stdout
 
 
+def test_recheck_decodes_pages_stored_before_and_restores_what_was_removed(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    import duckdb
+
+    box = sandbox_factory()
+    assert cli(*sync_args(sample_dataset, box, tmp_db)).returncode == EXIT_OK
+    with duckdb.connect(str(tmp_db)) as con:
+        con.execute("DELETE FROM events WHERE event_id = (SELECT min(event_id) FROM events)")
+    n = sample_dataset.sessions[0].events
+    assert f"{n} received, 0 new" in cli(*sync_args(sample_dataset, box, tmp_db)).stdout
+    out = cli(*sync_args(sample_dataset, box, tmp_db, "--recheck"))
+    assert out.returncode == EXIT_OK, out.stderr
+    assert f"{n} received, 1 new, {n - 1} duplicates" in out.stdout
+
+
 def test_sessions_file_syncs_every_line(sample_dataset, sandbox_factory, tmp_db, tmp_path):
     box = sandbox_factory()
     listing = tmp_path / "sessions.csv"

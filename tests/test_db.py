@@ -11,7 +11,7 @@ import pytest
 
 from toolkit import db
 from toolkit.errors import DatabaseLockedError, UsageError
-from toolkit.events import build_batch, rejects_table
+from toolkit.events import KnownPage, build_batch, rejects_table
 
 from .helpers import T0, envelope
 
@@ -60,12 +60,13 @@ def test_an_older_file_is_upgraded_in_place_without_losing_data(tmp_path):
     assert con.execute("SELECT event_count FROM session_status").fetchone() == (1,)
 
 
-def test_a_schema_2_file_gains_envelope_extra_and_keeps_its_rows(tmp_path):
+def test_a_schema_2_file_gains_envelope_extra_and_stored_pages_and_keeps_its_rows(tmp_path):
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
     sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
     db.append_events(con, build_batch([_event(1)]).events, sync_id)
     con.execute("ALTER TABLE events DROP COLUMN envelope_extra")  # as schema 2 wrote it
+    con.execute("DROP TABLE stored_pages")
     con.execute("UPDATE schema_version SET version = 2, sql_digest = '2:older'")
     con.close()
     con = db.connect(path)
@@ -73,6 +74,8 @@ def test_a_schema_2_file_gains_envelope_extra_and_keeps_its_rows(tmp_path):
     assert db.insert_new_events(con, build_batch([extra]).events, sync_id) == 1
     rows = con.execute("SELECT envelope_extra FROM events ORDER BY event_at").fetchall()
     assert rows == [(None,), ('{"eventSeq":7}',)]
+    db.record_pages(con, "org", "s", [(b"\x01" * 32, "next", 2)], sync_id)
+    assert db.stored_pages(con, "org", "s") == {b"\x01" * 32: KnownPage("next", 2)}
 
 
 def test_a_file_from_a_newer_release_is_refused(tmp_path):

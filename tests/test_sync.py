@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from toolkit import db
-from toolkit.api import RetryPolicy
+from toolkit.api import Client, RetryPolicy
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_AUTH
 from toolkit.events import event_id
@@ -36,6 +36,21 @@ def expected_ids(info: SampleInfo, dataset: Path | None = None) -> set[str]:
 
 def stored_ids(con) -> list[str]:
     return [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+
+
+def assert_listed_pages_are_stored(con, box, refs: list[SessionRef]) -> None:
+    """Every page listed in stored_pages, fetched again, holds only stored events."""
+    listed = {bytes(r[0]) for r in con.execute("SELECT body_sha256 FROM stored_pages").fetchall()}
+    assert listed
+    ids = set(stored_ids(con))
+    client = Client(box.base_url, Secret(SANDBOX_TOKEN), FAST)
+    try:
+        for ref in refs:
+            for page in client.iter_pages(ref.org_id, ref.session_id):
+                if page.digest in listed:
+                    assert {event_id(item) for item in page.items} <= ids
+    finally:
+        client.close()
 
 
 def run(tmp_db, box, refs, **options):
@@ -91,10 +106,34 @@ def test_second_sync_adds_nothing_and_counts_duplicates(sample_dataset, sandbox_
 def test_sync_survives_fault_and_stores_each_event_once(
     faults, sample_dataset, sandbox_factory, tmp_db
 ):
-    con, results = run(tmp_db, sandbox_factory(seed=3, **faults), refs_of(sample_dataset))
+    box = sandbox_factory(seed=3, **faults)
+    con, results = run(tmp_db, box, refs_of(sample_dataset))
     assert [r.status for r in results] == ["ok"] * 3, [r.error for r in results]
     ids = stored_ids(con)
     assert len(ids) == len(set(ids)) and set(ids) == expected_ids(sample_dataset)
+    assert_listed_pages_are_stored(con, box, refs_of(sample_dataset))
+
+
+def test_a_resync_skips_pages_stored_before_unless_asked_to_recheck(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    box, refs = sandbox_factory(), refs_of(sample_dataset)
+    con, results = run(tmp_db, box, refs)
+    listed = con.execute("SELECT count(*), sum(items) FROM stored_pages").fetchone()
+    assert listed == (sum(r.pages for r in results), sample_dataset.events)
+    (gone,) = con.execute("SELECT event_id FROM events ORDER BY event_id LIMIT 1").fetchone()
+    con.execute("DELETE FROM events WHERE event_id = ?", [gone])  # behind the toolkit's back
+    con.close()
+
+    con, results = run(tmp_db, box, refs)
+    assert sum(r.received for r in results) == sample_dataset.events
+    assert sum(r.new for r in results) == 0
+    assert gone not in stored_ids(con)  # its page's body was known, so not decoded
+    con.close()
+
+    con, results = run(tmp_db, box, refs, recheck=True)
+    assert sum(r.new for r in results) == 1 and gone in stored_ids(con)
+    assert con.execute("SELECT count(*) FROM stored_pages").fetchone() == (listed[0],)
 
 
 def test_sync_waits_retry_after_on_429_never_sooner(sample_dataset, sandbox_factory, tmp_db):
@@ -185,14 +224,19 @@ def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_fac
     ]
     with path.open("ab") as fh:
         fh.write(b"\n".join(hostile) + b"\n")
-    con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
+    box = sandbox_factory(dataset_dir=info.out_dir, page_size=20)
+    con, results = run(tmp_db, box, refs_of(info))
     assert results[0].status == "ok" and results[0].rejected == len(hostile)
     raws = {r[0] for r in con.execute("SELECT raw FROM rejected_events").fetchall()}
     assert {json.dumps(json.loads(h), separators=(",", ":")) for h in hostile} == raws
     assert len(stored_ids(con)) == 300
     con.close()
-    con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
+    con, results = run(tmp_db, box, refs_of(info))
     assert con.execute("SELECT count(*) FROM rejected_events").fetchone() == (len(hostile),)
+    # pages with a rejected item are never listed as stored: each sync checks them again
+    assert results[0].rejected == len(hostile)
+    listed = con.execute("SELECT count(*) FROM stored_pages").fetchone()[0]
+    assert 0 < listed < results[0].pages
 
 
 ACTIVITY = "SELECT * FROM {} ORDER BY session_org_id, session_id"
@@ -253,5 +297,6 @@ def test_an_event_of_another_session_is_stored_once_whichever_session_serves_it(
         assert [r.status for r in results] == ["ok", "ok"]
         ids = stored_ids(con)
         assert len(ids) == len(set(ids)) == info.events
+        assert_listed_pages_are_stored(con, box, refs_of(info))
         con.close()
     assert sum(r.new for r in results) == 0

@@ -7,11 +7,12 @@ header, never over plain HTTP to another host, and is redacted from every messag
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ import urllib3
 
 from .config import Secret, check_transport
 from .errors import ApiError, AuthError
-from .events import decode_page
+from .events import KnownPage, decode_page
 
 EVENTS_PATH = "/slido/compliance/events"
 TRANSIENT = frozenset(range(500, 600))  # every 5xx: the contract calls them transient
@@ -57,12 +58,17 @@ class RetryPolicy:
 
 @dataclass
 class Page:
-    """One decoded page: its items, the next token (None at the end), and what came with it."""
+    """One page: its items, the next token (None at the end), and what came with it.
+
+    `digest` is the SHA-256 of the body. A page whose digest the caller knew (see
+    `iter_pages`) is not decoded: its `items` are empty and its `next` is the known one.
+    """
 
     items: list[Any]
     next: str | None
     tracking_id: str | None
     size: int
+    digest: bytes = b""
 
 
 class RateGate:
@@ -125,8 +131,19 @@ class Client:
         """Close the keep-alive connections."""
         self._http.close()
 
-    def iter_pages(self, org_id: str, session_id: str) -> Iterator[Page]:
+    def iter_pages(
+        self,
+        org_id: str,
+        session_id: str,
+        known: Mapping[bytes, KnownPage] | None = None,
+    ) -> Iterator[Page]:
         """Yield every page of a session's events until `next` is empty or missing.
+
+        Args:
+            org_id: the session's org.
+            session_id: the session.
+            known: pages by the SHA-256 of their body; a body received again is not
+                decoded (the same bytes hold the same items and next token).
 
         Raises:
             ApiError: the server repeats a token (a loop), or a page fails for good.
@@ -135,7 +152,7 @@ class Client:
         seen: set[str] = set()
         start: str | None = None
         while True:
-            page = self.get_page(org_id, session_id, start)
+            page = self.get_page(org_id, session_id, start, known)
             yield page
             if not page.next:
                 return
@@ -148,8 +165,14 @@ class Client:
             seen.add(page.next)
             start = page.next
 
-    def get_page(self, org_id: str, session_id: str, start: str | None = None) -> Page:
-        """GET one page, retrying what is transient; see RetryPolicy."""
+    def get_page(
+        self,
+        org_id: str,
+        session_id: str,
+        start: str | None = None,
+        known: Mapping[bytes, KnownPage] | None = None,
+    ) -> Page:
+        """GET one page, retrying what is transient; see RetryPolicy and `iter_pages`."""
         params = {"sessionOrgId": org_id, "sessionId": session_id}
         if start:
             params["start"] = start
@@ -157,12 +180,14 @@ class Client:
         while True:
             attempt += 1
             self.gate.wait()
-            outcome = self._try_once(params)
+            outcome = self._try_once(params, known or {})
             if isinstance(outcome, Page):
                 return outcome
             self._after_failure(outcome, attempt, session_id)
 
-    def _try_once(self, params: dict[str, str]) -> Page | _Failure:
+    def _try_once(
+        self, params: dict[str, str], known: Mapping[bytes, KnownPage]
+    ) -> Page | _Failure:
         try:
             resp = self._http.request(
                 "GET",
@@ -184,7 +209,11 @@ class Client:
                 resp.headers.get("Retry-After"),
                 resp.headers.get("Location"),
             )
-        return _decode(body, tracking)
+        digest = hashlib.sha256(body).digest()  # releases the GIL: other workers go on
+        page = known.get(digest)
+        if page is not None:
+            return Page([], page.next, tracking, len(body), digest)
+        return _decode(body, tracking, digest)
 
     def _after_failure(self, failure: _Failure, attempt: int, session_id: str) -> None:
         status = failure.status
@@ -266,7 +295,7 @@ class _Failure:
     location: str | None = None
 
 
-def _decode(body: bytes, tracking: str | None) -> Page | _Failure:
+def _decode(body: bytes, tracking: str | None, digest: bytes) -> Page | _Failure:
     try:
         doc = decode_page(body)
     except ValueError:
@@ -277,7 +306,7 @@ def _decode(body: bytes, tracking: str | None) -> Page | _Failure:
     if nxt is not None and not isinstance(nxt, str):
         return _Failure(None, "response 'next' is not a string", tracking, None)
     items = doc.get("items") or []
-    return Page(items, nxt or None, tracking, len(body))
+    return Page(items, nxt or None, tracking, len(body), digest)
 
 
 def _tracking_id(resp: urllib3.BaseHTTPResponse, body: bytes) -> str | None:

@@ -87,6 +87,12 @@ def cli() -> None:
     show_default=True,
     help="Longest Retry-After (seconds) to honour before giving up.",
 )
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Decode and check every page, even those whose exact body was stored before "
+    "(restores events removed from the file since).",
+)
 @wait_option
 def sync(
     org: str | None,
@@ -98,6 +104,7 @@ def sync(
     token_file: str | None,
     concurrency: int,
     max_wait: float,
+    recheck: bool,
     wait: float,
 ) -> None:
     """Page every listed session into the database, appending only new events.
@@ -117,6 +124,7 @@ def sync(
             max_wait,
             wait,
             bar,
+            recheck,
         )
     finally:
         bar.close()

@@ -21,13 +21,16 @@ def run_sync(
     max_wait: float = 300.0,
     wait: float = 0.0,
     on_progress: Callable[[SyncResult], None] | None = None,
+    recheck: bool = False,
 ) -> list[SyncResult]:
-    """Open the database and sync the sessions into it."""
+    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`)."""
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
     con = db.connect(db_path, wait=wait)
     try:
-        options = SyncOptions(base_url, token, concurrency, RetryPolicy(max_wait=max_wait))
+        options = SyncOptions(
+            base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck
+        )
         return sync_sessions(con, refs, options, on_progress)
     finally:
         con.close()

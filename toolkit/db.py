@@ -18,8 +18,9 @@ import pyarrow as pa
 from . import config
 from .digests import KnownDigests
 from .errors import DatabaseLockedError, ToolkitError, UsageError
+from .events import KnownPage
 
-SCHEMA_VERSION = 3  # 2: session_activity_store; 3: events.envelope_extra
+SCHEMA_VERSION = 4  # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages
 MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
@@ -273,6 +274,57 @@ def stored_digests(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str)
     return KnownDigests.from_arrow(digests.column(0))
 
 
+def stored_pages(
+    con: duckdb.DuckDBPyConnection, org_id: str, session_id: str
+) -> dict[bytes, KnownPage]:
+    """The page bodies of a session whose items are all stored, by their SHA-256."""
+    rows = con.execute(
+        """
+        SELECT body_sha256, next_token, items FROM stored_pages
+        WHERE session_org_id = $o AND session_id = $s
+        """,
+        {"o": org_id, "s": session_id},
+    ).fetchall()
+    return {bytes(digest): KnownPage(nxt, items) for digest, nxt, items in rows}
+
+
+def record_pages(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    session_id: str,
+    pages: list[tuple[bytes, str | None, int]],
+    sync_id: int,
+) -> None:
+    """List pages (digest, next token, items) whose items are now all stored.
+
+    Call inside the transaction that stores their events, so a page is never listed
+    without them.
+    """
+    if not pages:
+        return
+    table = pa.table(
+        {
+            "body_sha256": pa.array([p[0] for p in pages], pa.binary()),
+            "next_token": pa.array([p[1] for p in pages], pa.string()),
+            "items": pa.array([p[2] for p in pages], pa.int32()),
+        }
+    )
+    _insert_from(
+        con,
+        "_pages",
+        table,
+        """
+        INSERT INTO stored_pages
+        SELECT DISTINCT ON (p.body_sha256) $o, $s, p.body_sha256, p.next_token, p.items, $r
+        FROM _pages AS p
+        WHERE p.body_sha256 NOT IN (
+            SELECT body_sha256 FROM stored_pages WHERE session_org_id = $o AND session_id = $s
+        )
+        """,
+        {"o": org_id, "s": session_id, "r": sync_id},
+    )
+
+
 def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
     """Append rejected items not already kept for this session (by the hash of their text)."""
     return _insert_from(
@@ -300,7 +352,7 @@ def _insert_from(
     name: str,
     table: pa.RecordBatch | pa.Table,
     sql: str,
-    params: list[object],
+    params: list[object] | dict[str, object],
 ) -> int:
     """Run an INSERT that reads an Arrow table registered as `name`; return the rows added."""
     if table.num_rows == 0:

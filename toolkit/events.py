@@ -166,6 +166,19 @@ class Batch:
     received: int = 0
 
 
+@dataclass(frozen=True)
+class KnownPage:
+    """A page body whose items are all stored: its next token and how many items it holds."""
+
+    next: str | None
+    items: int
+
+
+def known_page(items: int) -> Batch:
+    """The batch of a page not decoded because it was stored before: all duplicates."""
+    return Batch(events=_EMPTY, duplicates=items, received=items)
+
+
 def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch:
     """Turn a page's items into an Arrow batch of events (unique ids) and a list of rejects.
 

@@ -3,9 +3,11 @@
 Workers (one per concurrent session) fetch, decode and hash pages into Arrow
 batches, leaving out the events the session already has: each worker starts from
 the digests stored for its session and adds those it builds, so duplicates never
-reach the database. The calling thread is the single database writer. Pages are
-committed in groups together with the run's counters, so a kill loses at most the
-group in flight and a re-run stores exactly what is missing.
+reach the database. A page whose exact body was stored before (`stored_pages`) is
+not even decoded: a re-sync of unchanged pages costs little more than the transfer.
+The calling thread is the single database writer. Pages are committed in groups
+together with the run's counters, so a kill loses at most the group in flight and
+a re-run stores exactly what is missing.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ import pyarrow.compute as pc
 from . import db
 from .api import Client, RateGate, RetryPolicy
 from .config import Secret, SessionRef
+from .digests import KnownDigests
 from .errors import EXIT_API, EXIT_OK, ApiError, ToolkitError
-from .events import Batch, build_batch, rejects_table
+from .events import Batch, build_batch, known_page, rejects_table
+
+PageRow = tuple[bytes, str | None, int]  # a page to list in stored_pages: digest, next, items
 
 
 @dataclass
@@ -62,6 +67,7 @@ class SyncOptions:
     token: Secret
     concurrency: int = 1
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    recheck: bool = False  # decode every page, even those whose body was stored before
     commit_rows: int = 4096  # about 16 pages: a kill loses at most this group
     commit_seconds: float = 2.0
     sleep: Callable[[float], None] = time.sleep
@@ -74,6 +80,7 @@ class _Pending:
 
     result: SyncResult
     batches: list[Batch] = field(default_factory=list)
+    pages: list[PageRow] = field(default_factory=list)  # to list once their events commit
     strays: list[pa.Table] = field(default_factory=list)  # events of other sessions
     rows: int = 0
     since: float = field(default_factory=time.monotonic)
@@ -178,20 +185,39 @@ def _fetch_session(
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
-        cursor = cursors.get()
-        try:
-            seen = db.stored_digests(cursor, ref.org_id, ref.session_id)
-        finally:
-            cursors.put(cursor)
-        for page in client.iter_pages(ref.org_id, ref.session_id):
+        known = {} if options.recheck else _read(cursors, db.stored_pages, ref)
+        seen: KnownDigests | None = None  # read when a page must be decoded
+        for page in client.iter_pages(ref.org_id, ref.session_id, known):
             if stop.is_set():
                 return
-            _put(inbox, ("page", ref, build_batch(page.items, seen)), stop)
+            row: PageRow | None = None
+            if page.digest in known:
+                batch = known_page(known[page.digest].items)
+            else:
+                if seen is None:
+                    seen = _read(cursors, db.stored_digests, ref)
+                batch = build_batch(page.items, seen)
+                if not batch.rejects:  # a page with a reject is checked again next time
+                    row = (page.digest, page.next, batch.received)
+            _put(inbox, ("page", ref, (batch, row)), stop)
         _put(inbox, ("done", ref, None), stop)
     except Exception as exc:  # every failure is reported to the writer, which records it
         _put(inbox, ("error", ref, exc), stop)
     finally:
         client.close()
+
+
+def _read(
+    cursors: queue.Queue[duckdb.DuckDBPyConnection],
+    read: Callable[[duckdb.DuckDBPyConnection, str, str], Any],
+    ref: SessionRef,
+) -> Any:
+    """Run a read of the session's stored state on a borrowed cursor."""
+    cursor = cursors.get()
+    try:
+        return read(cursor, ref.org_id, ref.session_id)
+    finally:
+        cursors.put(cursor)
 
 
 def _put(inbox: queue.Queue, message: tuple, stop: threading.Event) -> None:
@@ -248,9 +274,15 @@ def _write_all(
 
 
 def _buffer(
-    con: duckdb.DuckDBPyConnection, state: _Pending, batch: Batch, options: SyncOptions
+    con: duckdb.DuckDBPyConnection,
+    state: _Pending,
+    page: tuple[Batch, PageRow | None],
+    options: SyncOptions,
 ) -> None:
+    batch, row = page
     state.batches.append(batch)
+    if row is not None:
+        state.pages.append(row)
     # duplicates cost the database nothing: a re-sync commits its counters by time
     state.rows += batch.events.num_rows + len(batch.rejects)
     state.result.pages += 1
@@ -262,8 +294,8 @@ def _buffer(
 
 def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     """Commit the buffered pages and the run's counters in one transaction."""
-    batches, pages = state.batches, len(state.batches)
-    state.batches, state.rows, state.since = [], 0, time.monotonic()
+    batches, pages, listed = state.batches, len(state.batches), state.pages
+    state.batches, state.pages, state.rows, state.since = [], [], 0, time.monotonic()
     if not pages:
         return
     table = pa.Table.from_batches([b.events for b in batches])
@@ -279,9 +311,11 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
         # when every session's own events are committed and it can be compared with them
         state.strays.append(table.filter(pc.invert(own)))
         table = table.filter(own)
+        listed = []  # complete only once the strays are stored, at the end
     with db.transaction(con):
         new = db.insert_new_events(con, table, result.sync_id)
         db.append_rejects(con, rejects_table(rejects), result.sync_id)
+        db.record_pages(con, result.org_id, result.session_id, listed, result.sync_id)
         db.add_progress(con, result.sync_id, db.PageCounts(pages, received, new, len(rejects)))
     state.result.new += new
     state.result.rejected += len(rejects)

@@ -69,3 +69,16 @@ CREATE TABLE IF NOT EXISTS session_activity_store (
     deleted_item_count BIGINT NOT NULL,
     unknown_event_count BIGINT NOT NULL
 );
+
+-- one row per page body all of whose items are stored as events (schema 4); key
+-- (session_org_id, session_id, body_sha256). A re-sync that receives the same bytes
+-- again does not decode them: the same body holds the same items and next token.
+-- Pages with a rejected item are never listed, so each re-sync checks them again.
+CREATE TABLE IF NOT EXISTS stored_pages (
+    session_org_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    body_sha256 BLOB NOT NULL,
+    next_token VARCHAR,
+    items INTEGER NOT NULL,
+    sync_id BIGINT NOT NULL
+);
