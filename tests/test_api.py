@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import time
 
 import certifi
 import pytest
@@ -12,7 +13,7 @@ from toolkit.api import (
     Client,
     RateGate,
     RetryPolicy,
-    _connection_pool,
+    _Connection,
     parse_retry_after,
     redact,
 )
@@ -75,9 +76,9 @@ def test_redact_removes_the_token_from_messages():
 
 @pytest.mark.parametrize("base", ["https://webexapis.com/v1", "HTTPS://webexapis.com/v1"])
 def test_an_https_base_checks_certificates_against_certifi(base):
-    pool = _connection_pool(base, RetryPolicy())
-    assert isinstance(pool, urllib3.HTTPSConnectionPool)
-    assert pool.ca_certs == certifi.where() and pool.cert_reqs in (None, "CERT_REQUIRED")
+    conn = _Connection(base, RetryPolicy())._new()
+    assert isinstance(conn, urllib3.connection.HTTPSConnection)
+    assert conn.ca_certs == certifi.where() and conn.cert_reqs == "CERT_REQUIRED"
 
 
 def test_a_page_whose_body_is_known_is_not_decoded(sandbox_factory, sample_dataset):
@@ -95,5 +96,28 @@ def test_a_page_whose_body_is_known_is_not_decoded(sandbox_factory, sample_datas
         )
         other = client.get_page(session.org_id, session.session_id, first.next, known=known)
         assert len(other.items) == 50 and other.digest != first.digest
+    finally:
+        client.close()
+
+
+def test_the_next_page_is_asked_for_before_this_one_is_handed_over(sandbox_factory, sample_dataset):
+    session = sample_dataset.sessions[0]
+    box = sandbox_factory(page_size=50)
+    client = Client(box.base_url, Secret(SANDBOX_TOKEN))
+    try:
+        pages = client.iter_pages(session.org_id, session.session_id)
+        first = next(pages)
+        deadline = time.monotonic() + 5
+        while len(box.request_log) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert f"start={first.next}" in box.request_log[1][2]  # sent while we held page one
+        rest = list(pages)
+        assert sum(len(p.items) for p in [first, *rest]) == session.events
+        assert len(box.request_log) == 1 + len(rest)  # no page asked for twice
+        # a caller that stops early leaves an answer unread: the next request still works
+        abandoned = client.iter_pages(session.org_id, session.session_id)
+        next(abandoned)
+        abandoned.close()
+        assert client.get_page(session.org_id, session.session_id).digest == first.digest
     finally:
         client.close()

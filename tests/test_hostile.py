@@ -825,6 +825,20 @@ def test_a_compressed_page_is_asked_for_and_read(tmp_db):
     assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
+def test_a_server_that_closes_each_connection_costs_no_failed_request(tmp_db):
+    def script(path: str, _headers: dict[str, str]) -> Reply:
+        page = int(path.rsplit("start=p", 1)[1]) if "start=p" in path else 0
+        item = {**ONE, "createdAtMs": T0 + page}
+        body = {"items": [item], "next": f"p{page + 1}" if page < 3 else None}
+        return 200, {"Connection": "close"}, json.dumps(body).encode()
+
+    with Scripted(script).running() as server:
+        con, result = sync_against(server, tmp_db)
+    assert result.status == "ok" and result.pages == 4, result.error
+    assert len(server.requests) == 4  # each asked for once, on a new connection
+    assert con.execute("SELECT count(*) FROM events").fetchone() == (4,)
+
+
 def test_fields_beside_the_envelope_are_stored_with_the_event(tmp_db):
     item = {**ONE, "eventVersion": 2, "links": {"self": "x"}}
     page = json.dumps({"items": [item]}).encode()
