@@ -298,30 +298,24 @@ def record_pages(
     """List pages (digest, next token, items) whose items are now all stored.
 
     Call inside the transaction that stores their events, so a page is never listed
-    without them.
+    without them; the caller lists each page once (see `stored_pages`).
     """
     if not pages:
         return
-    table = pa.table(
-        {
-            "body_sha256": pa.array([p[0] for p in pages], pa.binary()),
-            "next_token": pa.array([p[1] for p in pages], pa.string()),
-            "items": pa.array([p[2] for p in pages], pa.int32()),
-        }
-    )
-    _insert_from(
-        con,
-        "_pages",
-        table,
+    digests, nexts, items = (list(column) for column in zip(*pages, strict=True))
+    con.execute(
         """
         INSERT INTO stored_pages
-        SELECT DISTINCT ON (p.body_sha256) $o, $s, p.body_sha256, p.next_token, p.items, $r
-        FROM _pages AS p
-        WHERE p.body_sha256 NOT IN (
-            SELECT body_sha256 FROM stored_pages WHERE session_org_id = $o AND session_id = $s
-        )
+        SELECT $o, $s, unnest($digests), unnest($nexts), unnest($items), $r
         """,
-        {"o": org_id, "s": session_id, "r": sync_id},
+        {
+            "o": org_id,
+            "s": session_id,
+            "digests": digests,
+            "nexts": nexts,
+            "items": items,
+            "r": sync_id,
+        },
     )
 
 

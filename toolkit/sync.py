@@ -185,7 +185,9 @@ def _fetch_session(
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
-        known = {} if options.recheck else _read(cursors, db.stored_pages, ref)
+        stored = _read(cursors, db.stored_pages, ref)
+        known = {} if options.recheck else stored
+        listed = set(stored)  # each page is listed once
         seen: KnownDigests | None = None  # read when a page must be decoded
         for page in client.iter_pages(ref.org_id, ref.session_id, known):
             if stop.is_set():
@@ -197,7 +199,9 @@ def _fetch_session(
                 if seen is None:
                     seen = _read(cursors, db.stored_digests, ref)
                 batch = build_batch(page.items, seen)
-                if not batch.rejects:  # a page with a reject is checked again next time
+                # a page with a reject is checked again next time
+                if not batch.rejects and page.digest not in listed:
+                    listed.add(page.digest)
                     row = (page.digest, page.next, batch.received)
             _put(inbox, ("page", ref, (batch, row)), stop)
         _put(inbox, ("done", ref, None), stop)
