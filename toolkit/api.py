@@ -328,11 +328,9 @@ class _Connection:
 
     def send(self, target: str, headers: dict[str, str]) -> None:
         """Send a GET for `target` (path and query), reconnecting if the server hung up."""
-        conn = self._conn
-        if conn is not None and (self._awaiting or not conn.is_connected):
-            conn.close()  # dropped by the server, or an answer nobody will read
-        if conn is None:
-            conn = self._conn = self._new()
+        if self._conn is not None and (self._awaiting or not self._conn.is_connected):
+            self.close()  # dropped by the server, or an answer nobody will read
+        conn = self._conn = self._conn or self._new()
         conn.timeout = self.policy.connect_timeout
         self._awaiting = True
         conn.request("GET", target, headers=headers, preload_content=False)
