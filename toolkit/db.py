@@ -346,7 +346,7 @@ def _insert_from(
     name: str,
     table: pa.RecordBatch | pa.Table,
     sql: str,
-    params: list[object] | dict[str, object],
+    params: list[object],
 ) -> int:
     """Run an INSERT that reads an Arrow table registered as `name`; return the rows added."""
     if table.num_rows == 0:

@@ -80,7 +80,7 @@ class _Pending:
 
     result: SyncResult
     batches: list[Batch] = field(default_factory=list)
-    pages: list[PageRow] = field(default_factory=list)  # to list once their events commit
+    listed: list[PageRow] = field(default_factory=list)  # to list once their events commit
     strays: list[pa.Table] = field(default_factory=list)  # events of other sessions
     rows: int = 0
     since: float = field(default_factory=time.monotonic)
@@ -286,7 +286,7 @@ def _buffer(
     batch, row = page
     state.batches.append(batch)
     if row is not None:
-        state.pages.append(row)
+        state.listed.append(row)
     # duplicates cost the database nothing: a re-sync commits its counters by time
     state.rows += batch.events.num_rows + len(batch.rejects)
     state.result.pages += 1
@@ -298,8 +298,8 @@ def _buffer(
 
 def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     """Commit the buffered pages and the run's counters in one transaction."""
-    batches, pages, listed = state.batches, len(state.batches), state.pages
-    state.batches, state.pages, state.rows, state.since = [], [], 0, time.monotonic()
+    batches, pages, listed = state.batches, len(state.batches), state.listed
+    state.batches, state.listed, state.rows, state.since = [], [], 0, time.monotonic()
     if not pages:
         return
     table = pa.Table.from_batches([b.events for b in batches])
