@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import socket
 import time
 
 import certifi
@@ -121,3 +122,27 @@ def test_the_next_page_is_asked_for_before_this_one_is_handed_over(sandbox_facto
         assert client.get_page(session.org_id, session.session_id).digest == first.digest
     finally:
         client.close()
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_pages_are_read_from_an_ipv6_loopback_base(sample_dataset):
+    from toolkit.sandbox import Sandbox
+
+    session = sample_dataset.sessions[0]
+    with Sandbox(sample_dataset.out_dir, host="::1", token=SANDBOX_TOKEN) as box:
+        assert box.base_url.startswith("http://[::1]:")
+        client = Client(box.base_url, Secret(SANDBOX_TOKEN))
+        try:
+            pages = list(client.iter_pages(session.org_id, session.session_id))
+        finally:
+            client.close()
+    assert sum(len(p.items) for p in pages) == session.events
