@@ -300,3 +300,27 @@ def test_an_event_of_another_session_is_stored_once_whichever_session_serves_it(
         assert_listed_pages_are_stored(con, box, refs_of(info))
         con.close()
     assert sum(r.new for r in results) == 0
+
+
+def test_an_event_served_again_long_after_is_compared_with_the_database(
+    tmp_path, sandbox_factory, tmp_db, monkeypatch
+):
+    from toolkit import digests
+    from toolkit.sample import write_sample
+
+    monkeypatch.setattr(digests, "MERGE_AT", 4)  # so older additions keep only 8 bytes
+    info = write_sample(tmp_path / "ds", sessions=1, events=300, seed=5)
+    path = info.out_dir / info.sessions[0].file
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, *lines[:20]]) + "\n", encoding="utf-8")  # 20 again
+    box = sandbox_factory(dataset_dir=info.out_dir, page_size=25)
+    con, results = run(tmp_db, box, refs_of(info))
+    assert results[0].status == "ok" and results[0].received == 320
+    assert results[0].new == 300 and results[0].duplicates == 20
+    ids = stored_ids(con)
+    assert len(ids) == len(set(ids)) == 300
+    # groups that held an event to compare are listed only on a later sync
+    assert con.execute("SELECT count(*) FROM stored_pages").fetchone()[0] < results[0].pages
+    con.close()
+    con, results = run(tmp_db, box, refs_of(info))
+    assert results[0].new == 0 and len(stored_ids(con)) == 300

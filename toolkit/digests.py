@@ -1,10 +1,13 @@
-"""The event ids a sync already knows for a session, in 32 bytes each.
+"""The event ids a sync already knows for a session: 32 bytes for each stored, 8 for each new.
 
 A re-sync pages every event again, so each session's worker must tell the events it
 has stored from new ones without asking the database per page. A Python set of
-32-byte digests costs about 114 bytes per event; this keeps each digest as four
-64-bit words in one NumPy array (a row per word, columns ordered by the first word),
-searched a page at a time, plus a small set of the digests added since the last merge.
+32-byte digests costs about 114 bytes per event; this keeps each stored digest as
+four 64-bit words in one NumPy array (a row per word, columns ordered by the first
+word), searched a page at a time. Digests added during the sync wait in a small set,
+then keep only their first word: a later digest with the same first 8 bytes is
+reported as *perhaps* known, for the caller to settle with the database. So a fresh
+sync's memory does not grow with the session: 8 bytes per event instead of 32.
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ _WORDS = np.dtype(">u8")  # a digest read as four big-endian words: numeric orde
 class KnownDigests:
     """A growing set of SHA-256 digests, answering membership a page at a time.
 
+    Membership is exact for the digests given at the start and the last `merge_at`
+    added; for digests added before those, only their first 8 bytes are kept.
+
     Args:
         digests: the digests known at the start, in any order.
-        merge_at: how many added digests wait in a set before joining the arrays.
+        merge_at: how many added digests wait in a set before only their first word is
+            kept; MERGE_AT by default.
     """
 
-    def __init__(self, digests: Iterable[bytes] = (), merge_at: int = MERGE_AT):
+    def __init__(self, digests: Iterable[bytes] = (), merge_at: int | None = None):
         self._words = _sorted(_as_words(list(digests)))
+        self._added = np.empty(0, dtype=np.uint64)  # first words of older additions, sorted
         self._recent: set[bytes] = set()
-        self._merge_at = merge_at
+        self._merge_at = merge_at or MERGE_AT
 
     @classmethod
     def from_arrow(cls, column: pa.Array | pa.ChunkedArray) -> KnownDigests:
@@ -48,31 +56,38 @@ class KnownDigests:
 
     def __len__(self) -> int:
         """Digests held; one added again once known counts twice (build_batch never does)."""
-        return self._words.shape[1] + len(self._recent)
+        return self._words.shape[1] + self._added.size + len(self._recent)
 
-    def __contains__(self, digest: bytes) -> bool:
-        return self.known([digest])[0]
+    def known(self, digests: Sequence[bytes]) -> list[bool | None]:
+        """For each digest: True if known, False if not, None if perhaps.
 
-    def known(self, digests: Sequence[bytes]) -> list[bool]:
-        """For each digest, whether it is in the set (one search of the arrays for all)."""
+        None means its first 8 bytes equal those of a digest added before the last
+        `merge_at`: the same event seen earlier in the sync, or (one chance in 2**64
+        per pair) another; only the database can tell. One search for all.
+        """
         if not digests:
             return []
-        if self._words.shape[1]:
-            found = self._in_words(_as_words(digests))
+        found: list[bool | None]
+        if self._words.shape[1] or self._added.size:
+            query = _as_words(digests)
+            exact = self._in_words(query) if self._words.shape[1] else [False] * len(digests)
+            perhaps = _in_sorted(self._added, query[0])
+            found = [
+                True if e else (None if p else False) for e, p in zip(exact, perhaps, strict=True)
+            ]
         else:
             found = [False] * len(digests)
         if self._recent:
             recent = self._recent
-            found = [f or d in recent for f, d in zip(found, digests, strict=True)]
+            found = [True if d in recent else f for f, d in zip(found, digests, strict=True)]
         return found
 
     def add(self, digests: Iterable[bytes]) -> None:
-        """Add digests (known or not); they join the arrays in batches."""
+        """Add digests (known or not); past `merge_at`, only their first words are kept."""
         self._recent.update(digests)
         if len(self._recent) >= self._merge_at:
-            new = _sorted(_as_words(list(self._recent)))
-            at = np.searchsorted(self._words[0], new[0])
-            self._words = np.insert(self._words, at, new, axis=1)
+            first = np.sort(_as_words(list(self._recent))[0])
+            self._added = np.insert(self._added, np.searchsorted(self._added, first), first)
             self._recent = set()
 
     def _in_words(self, query: np.ndarray) -> list[bool]:
@@ -88,6 +103,15 @@ class KnownDigests:
                 j += 1
         result: list[bool] = found.tolist()
         return result
+
+
+def _in_sorted(values: np.ndarray, query: np.ndarray) -> list[bool]:
+    """For each query value, whether the sorted `values` hold it."""
+    if not values.size:
+        return [False] * query.size
+    at = np.minimum(np.searchsorted(values, query), values.size - 1)
+    result: list[bool] = (values[at] == query).tolist()
+    return result
 
 
 def _as_words(digests: Sequence[bytes]) -> np.ndarray:

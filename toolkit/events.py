@@ -158,12 +158,18 @@ def _json_kind(value: Any) -> str:
 
 @dataclass
 class Batch:
-    """One page (or more) turned into storable rows, rejects, and in-batch duplicate count."""
+    """One page (or more) turned into storable rows, rejects, and in-batch duplicate count.
+
+    `events` are new; `to_compare` are events that may be stored already (see
+    `KnownDigests.known`), for the caller to store only after comparing them with
+    the database.
+    """
 
     events: pa.RecordBatch
     rejects: list[tuple[str, str]] = field(default_factory=list)
     duplicates: int = 0
     received: int = 0
+    to_compare: pa.RecordBatch | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,8 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
             counted as duplicates, and the new ones are added. An empty set by default.
 
     Returns:
-        A Batch with columns of EVENT_SCHEMA, and (reason, raw) for each rejected item.
+        A Batch with columns of EVENT_SCHEMA (new events, and those to compare with
+        the database), and (reason, raw) for each rejected item.
     """
     seen = KnownDigests() if seen is None else seen
     out = Batch(events=_EMPTY)
@@ -205,6 +212,7 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
     sha256 = hashlib.sha256
     digests = [sha256(canonical).digest() for _, canonical in keyed]
     rows: list[tuple] = []
+    unsure: list[tuple] = []
     new: set[bytes] = set()  # this page's: an event served twice on one page
     for (item, _), digest, known in zip(keyed, digests, seen.known(digests), strict=True):
         if known or digest in new:
@@ -212,7 +220,7 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
             continue
         new.add(digest)
         data = item["data"]
-        rows.append(
+        (rows if known is False else unsure).append(
             (
                 digest.hex(),
                 round(item["createdAtMs"]),
@@ -226,12 +234,18 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
         )
     seen.add(new)
     if rows:
-        columns = [
-            pa.array(col, type=f.type)
-            for col, f in zip(zip(*rows, strict=True), EVENT_SCHEMA, strict=True)
-        ]
-        out.events = pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
+        out.events = _record_batch(rows)
+    if unsure:
+        out.to_compare = _record_batch(unsure)
     return out
+
+
+def _record_batch(rows: list[tuple]) -> pa.RecordBatch:
+    columns = [
+        pa.array(col, type=f.type)
+        for col, f in zip(zip(*rows, strict=True), EVENT_SCHEMA, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
 
 
 def _normalized(keyed: list[tuple[Any, bytes]], rejects: list[tuple[str, str]]) -> list:

@@ -81,7 +81,9 @@ class _Pending:
     result: SyncResult
     batches: list[Batch] = field(default_factory=list)
     listed: list[PageRow] = field(default_factory=list)  # to list once their events commit
-    strays: list[pa.Table] = field(default_factory=list)  # events of other sessions
+    # events stored at the end of the sync, once compared with the database: those of
+    # other sessions, and those perhaps seen before (see `Batch.to_compare`)
+    deferred: list[pa.Table] = field(default_factory=list)
     rows: int = 0
     since: float = field(default_factory=time.monotonic)
 
@@ -170,7 +172,7 @@ def _abandon(
         except Exception:  # noqa: S112  the database itself failed: the next sync closes it
             continue
     with contextlib.suppress(Exception):
-        _store_strays(con, pending.values())
+        _store_deferred(con, pending.values())
 
 
 def _fetch_session(
@@ -273,7 +275,7 @@ def _write_all(
         results[ref] = state.result
         if on_progress:
             on_progress(state.result)
-    _store_strays(con, pending.values())
+    _store_deferred(con, pending.values())
     return results
 
 
@@ -303,6 +305,10 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     if not pages:
         return
     table = pa.Table.from_batches([b.events for b in batches])
+    unsure = [b.to_compare for b in batches if b.to_compare is not None]
+    if unsure:
+        state.deferred.append(pa.Table.from_batches(unsure))
+        listed = []  # complete only once the deferred events are stored, at the end
     rejects = [r for b in batches for r in b.rejects]
     received = sum(b.received for b in batches)
     result = state.result
@@ -313,9 +319,9 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     if table.num_rows and not pc.all(own).as_py():
         # an event of another session (an API fault) waits for the end of the sync,
         # when every session's own events are committed and it can be compared with them
-        state.strays.append(table.filter(pc.invert(own)))
+        state.deferred.append(table.filter(pc.invert(own)))
         table = table.filter(own)
-        listed = []  # complete only once the strays are stored, at the end
+        listed = []  # complete only once the deferred events are stored, at the end
     with db.transaction(con):
         new = db.insert_new_events(con, table, result.sync_id)
         db.append_rejects(con, rejects_table(rejects), result.sync_id)
@@ -325,12 +331,12 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     state.result.rejected += len(rejects)
 
 
-def _store_strays(con: duckdb.DuckDBPyConnection, states: Iterable[_Pending]) -> None:
-    """Store the events of other sessions not stored yet, counted as new for their run."""
+def _store_deferred(con: duckdb.DuckDBPyConnection, states: Iterable[_Pending]) -> None:
+    """Store the deferred events not stored yet, counted as new for their run."""
     for state in states:
-        if not state.strays:
+        if not state.deferred:
             continue
-        table, state.strays = pa.concat_tables(state.strays), []
+        table, state.deferred = pa.concat_tables(state.deferred), []
         with db.transaction(con):
             new = db.append_events(con, table, state.result.sync_id)
             db.add_progress(con, state.result.sync_id, db.PageCounts(new=new))
