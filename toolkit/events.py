@@ -191,7 +191,8 @@ def build_batch(items: Iterable[Any], seen: KnownDigests | None = None) -> Batch
     Args:
         items: the decoded `items` of one or more pages.
         seen: SHA-256 digests of the events already stored or built; those are
-            counted as duplicates, and the new ones are added. An empty set by default.
+            counted as duplicates, those only perhaps known go to `to_compare`, and
+            the new ones are added. An empty set by default.
 
     Returns:
         A Batch with columns of EVENT_SCHEMA (new events, and those to compare with
