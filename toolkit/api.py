@@ -70,7 +70,7 @@ class Page:
     next: str | None
     tracking_id: str | None
     size: int
-    digest: bytes = b""
+    digest: bytes
 
 
 class RateGate:
@@ -165,7 +165,6 @@ class Client:
             if page.next and not looping:
                 seen.add(page.next)
                 params = _params(org_id, session_id, page.next)
-                self.gate.wait()
                 sent = self._send(params)
             yield page
             if not page.next:
@@ -200,7 +199,6 @@ class Client:
         while True:
             attempt += 1
             if outcome is None:
-                self.gate.wait()
                 outcome = self._send(params) or self._receive(known)
             if isinstance(outcome, Page):
                 return outcome
@@ -208,7 +206,12 @@ class Client:
             outcome = None
 
     def _send(self, params: dict[str, str]) -> _Failure | None:
-        """Send one request; its answer is read by `_receive`. A failure to send is returned."""
+        """Send one request once the gate opens; `_receive` reads its answer.
+
+        Returns:
+            The failure to send, or None.
+        """
+        self.gate.wait()
         headers = {**HEADERS, "Authorization": f"Bearer {self._token.reveal()}"}
         try:
             self._http.send(f"{self._path}?{urlencode(params)}", headers)

@@ -305,10 +305,10 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
     if not pages:
         return
     table = pa.Table.from_batches([b.events for b in batches])
-    unsure = [b.to_compare for b in batches if b.to_compare is not None]
-    if unsure:
-        state.deferred.append(pa.Table.from_batches(unsure))
-        listed = []  # complete only once the deferred events are stored, at the end
+    # events to compare with the database at the end of the sync, when every
+    # session's own events are committed: those perhaps seen before, and those of
+    # another session (an API fault)
+    later = [pa.Table.from_batches([b.to_compare]) for b in batches if b.to_compare is not None]
     rejects = [r for b in batches for r in b.rejects]
     received = sum(b.received for b in batches)
     result = state.result
@@ -317,11 +317,11 @@ def _flush(con: duckdb.DuckDBPyConnection, state: _Pending) -> None:
         pc.equal(table["session_org_id"], result.org_id),
     )
     if table.num_rows and not pc.all(own).as_py():
-        # an event of another session (an API fault) waits for the end of the sync,
-        # when every session's own events are committed and it can be compared with them
-        state.deferred.append(table.filter(pc.invert(own)))
+        later.append(table.filter(pc.invert(own)))
         table = table.filter(own)
-        listed = []  # complete only once the deferred events are stored, at the end
+    if later:
+        state.deferred += later
+        listed = []  # their pages are complete only once the deferred events are stored
     with db.transaction(con):
         new = db.insert_new_events(con, table, result.sync_id)
         db.append_rejects(con, rejects_table(rejects), result.sync_id)
