@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from toolkit import db
+from toolkit import db, sync
 from toolkit.api import Client, RetryPolicy
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_AUTH
@@ -242,13 +246,44 @@ def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_fac
 ACTIVITY = "SELECT * FROM {} ORDER BY session_org_id, session_id"
 
 
+@pytest.mark.parametrize("concurrency", [1, 3])
 def test_sync_keeps_the_session_activity_store_equal_to_the_view(
-    sample_dataset, sandbox_factory, tmp_db
+    sample_dataset, sandbox_factory, tmp_db, concurrency
 ):
-    con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
+    # at 3, sessions' counts are computed while other sessions' pages are inserted
+    con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset), concurrency=concurrency)
     stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
     assert len(stored) == 3
     assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+
+
+def test_a_failure_computing_session_counts_is_raised_after_every_event_is_stored(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    con = db.connect(tmp_db)
+    con.execute("DROP VIEW session_activity")  # the counts' query now fails for real
+    opts = SyncOptions(sandbox_factory().base_url, Secret(SANDBOX_TOKEN), 2, FAST)
+    with pytest.raises(duckdb.CatalogException, match="session_activity"):
+        sync_sessions(con, refs_of(sample_dataset), opts)
+    assert set(stored_ids(con)) == expected_ids(sample_dataset)
+    assert con.execute("SELECT DISTINCT status FROM sync_runs").fetchall() == [("ok",)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities: Linux")
+def test_workers_yield_the_cpu_to_the_writer_which_keeps_its_priority(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: list[int] = []
+    worker = threading.Thread(target=lambda: (sync._yield_cpu_to_writer(), seen.append(priority())))
+    worker.start()
+    worker.join()
+    assert seen == [max(sync.WORKER_NICENESS, priority())]
+    before = priority()
+    run(tmp_db, sandbox_factory(), refs_of(sample_dataset), concurrency=2)
+    assert priority() == before  # the calling thread is the writer: never lowered
 
 
 def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandbox_factory, tmp_db):
