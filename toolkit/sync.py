@@ -150,7 +150,8 @@ def _sync_all(
     for ref in refs:
         pool.submit(_fetch_session, ref, cursors, options, gate, inbox, stop)
     try:
-        results = _write_all(con, refs, options, inbox, on_progress, pending)
+        with _Refresher(con) as refresher:
+            results = _write_all(con, refs, options, inbox, on_progress, pending, refresher)
     except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
         stop.set()
         _drain(inbox)
@@ -266,21 +267,6 @@ def _drain(inbox: queue.Queue) -> None:
             return
 
 
-def _write_all(
-    con: duckdb.DuckDBPyConnection,
-    refs: Sequence[SessionRef],
-    options: SyncOptions,
-    inbox: queue.Queue,
-    on_progress: Callable[[SyncResult], None] | None,
-    pending: dict[SessionRef, _Pending],
-) -> dict[SessionRef, SyncResult]:
-    """Writer: the only thread that stores events (session counts: `_Refresher`)."""
-    with _Refresher(con) as refresher:
-        results = _write_sessions(con, refs, options, inbox, on_progress, pending, refresher)
-        _store_deferred(con, pending.values())
-    return results
-
-
 class _Refresher:
     """Per-session counts for `sessions()`, computed on a thread and cursor of their own.
 
@@ -324,7 +310,7 @@ class _Refresher:
             raise self._error
 
 
-def _write_sessions(
+def _write_all(
     con: duckdb.DuckDBPyConnection,
     refs: Sequence[SessionRef],
     options: SyncOptions,
@@ -333,7 +319,7 @@ def _write_sessions(
     pending: dict[SessionRef, _Pending],
     refresher: _Refresher,
 ) -> dict[SessionRef, SyncResult]:
-    """Store each session's pages as they arrive until every session has ended."""
+    """Writer: the only thread that stores events (session counts: `_Refresher`)."""
     results: dict[SessionRef, SyncResult] = {}
     while len(results) < len(refs):
         kind, ref, payload = inbox.get()
@@ -357,6 +343,7 @@ def _write_sessions(
         results[ref] = state.result
         if on_progress:
             on_progress(state.result)
+    _store_deferred(con, pending.values())
     return results
 
 
