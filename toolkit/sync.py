@@ -134,8 +134,10 @@ def _sync_all(
     options: SyncOptions,
     on_progress: Callable[[SyncResult], None] | None,
 ) -> list[SyncResult]:
+    # pages: enough to cover a commit (~14 ms, ~20 pages built meanwhile); more only
+    # holds more batches in memory while the workers wait for the writer
     inbox: queue.Queue[tuple[str, SessionRef, Any]] = queue.Queue(
-        maxsize=64 + 8 * max(1, options.concurrency)  # pages: covers the writer's commits
+        maxsize=32 + 4 * max(1, options.concurrency)
     )
     stop = threading.Event()
     gate = RateGate(sleep=options.sleep, clock=options.clock)
