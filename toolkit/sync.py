@@ -143,7 +143,7 @@ def _sync_all(
     gate = RateGate(sleep=options.sleep, clock=options.clock)
     pending: dict[SessionRef, _Pending] = {}
     workers = max(1, min(options.concurrency, len(refs) or 1))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync")
+    pool = ThreadPoolExecutor(workers, "sync", initializer=_yield_cpu_to_writer)
     # a cursor per worker, made on this thread (the connection is not thread-safe):
     # a worker borrows one to read its session's stored digests
     cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
@@ -193,7 +193,6 @@ def _fetch_session(
     stop: threading.Event,
 ) -> None:
     """Worker: page one session, hashing each page into a batch of its new events."""
-    _yield_cpu_to_writer()
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
     client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
@@ -227,7 +226,7 @@ WORKER_NICENESS = 19  # bench/README.md: fresh sync 13.6 -> 12.1 s at concurrenc
 
 
 def _yield_cpu_to_writer() -> None:
-    """Lower this worker thread's CPU priority (Linux; elsewhere nothing).
+    """Lower the calling worker thread's CPU priority, once per thread (Linux; elsewhere nothing).
 
     Workers can build pages faster than the single writer stores them and then
     wait for it; at equal priority they take the cores the writer's database
