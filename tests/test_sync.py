@@ -58,6 +58,8 @@ def assert_listed_pages_are_stored(con, box, refs: list[SessionRef]) -> None:
 
 
 def run(tmp_db, box, refs, **options):
+    # a test that asks for N sessions at once gets them, interleaved: not paced
+    options.setdefault("paced", False)
     con = db.connect(tmp_db)
     opts = SyncOptions(
         box.base_url, Secret(SANDBOX_TOKEN), policy=options.pop("policy", FAST), **options

@@ -134,6 +134,11 @@ class Client:
         """Close the keep-alive connections."""
         self._http.close()
 
+    @property
+    def waited(self) -> float:
+        """Seconds spent so far waiting for answers to begin (not reading them)."""
+        return self._http.waited
+
     def iter_pages(
         self,
         org_id: str,
@@ -316,6 +321,7 @@ class _Connection:
         self.policy = policy
         self._conn: HTTPConnection | None = None
         self._awaiting = False  # a request sent whose answer was not read
+        self.waited = 0.0  # seconds in getresponse: the server and the network, not us
 
     def _new(self) -> HTTPConnection:
         timeout = self.policy.connect_timeout
@@ -344,7 +350,11 @@ class _Connection:
         if conn is None or not self._awaiting:
             raise http.client.ResponseNotReady("no request awaits an answer")
         conn.timeout = self.policy.read_timeout
-        resp = conn.getresponse()
+        began = time.perf_counter()
+        try:
+            resp = conn.getresponse()
+        finally:
+            self.waited += time.perf_counter() - began
         body = resp.read(decode_content=True)
         self._awaiting = False
         if resp.headers.get("Connection", "").lower() == "close":

@@ -78,7 +78,8 @@ def cli() -> None:
     type=click.IntRange(1, 32),
     default=4,
     show_default=True,
-    help="Sessions fetched at once.",
+    help="Most sessions fetched at once; fewer while answers arrive faster than they "
+    "are processed (a local sandbox), when more would only contend for the CPU.",
 )
 @click.option(
     "--max-wait",

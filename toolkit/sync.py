@@ -9,9 +9,11 @@ The calling thread is the single database writer. Pages are committed in groups
 together with the run's counters, so a kill loses at most the group in flight and
 a re-run stores exactly what is missing.
 
-On a fast network the writer is the bottleneck, so the workers run at a lower CPU
-priority (they wait for the writer anyway), and each finished session's counts for
-`sessions()` are computed on a cursor of their own while the writer goes on.
+Sessions start one at a time and more run at once only while pages keep workers
+waiting on the network (`pacing.Pacer`, up to `concurrency`). On a fast network the
+writer is the bottleneck, so the workers run at a lower CPU priority (they wait for
+the writer anyway), and each finished session's counts for `sessions()` are computed
+on a cursor of their own while the writer goes on.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -40,6 +43,7 @@ from .config import Secret, SessionRef
 from .digests import KnownDigests
 from .errors import EXIT_API, EXIT_OK, ApiError, ToolkitError
 from .events import Batch, build_batch, known_page, rejects_table
+from .pacing import Pacer
 
 PageRow = tuple[bytes, str | None, int]  # a page to list in stored_pages: digest, next, items
 
@@ -71,13 +75,23 @@ class SyncOptions:
 
     base_url: str
     token: Secret
-    concurrency: int = 1
+    concurrency: int = 1  # at most; see `paced`
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     recheck: bool = False  # decode every page, even those whose body was stored before
+    paced: bool = True  # fewer sessions at once while the network keeps nobody waiting
     commit_rows: int = 4096  # about 16 pages: a kill loses at most this group
     commit_seconds: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+
+
+class _Fetched(NamedTuple):
+    """A page as a worker hands it to the writer."""
+
+    batch: Batch
+    row: PageRow | None  # to list in stored_pages once its events are committed
+    waited: float  # seconds waiting for the answer to begin
+    worked: float  # seconds reading, decoding and building it
 
 
 @dataclass
@@ -149,11 +163,16 @@ def _sync_all(
     cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
     for _ in range(workers):
         cursors.put(con.cursor())
-    for ref in refs:
-        pool.submit(_fetch_session, ref, cursors, options, gate, inbox, stop)
+    launcher = _Launcher(
+        refs,
+        lambda ref: pool.submit(_fetch_session, ref, cursors, options, gate, inbox, stop),
+        Pacer(workers, options.paced),
+    )
     try:
         with _Refresher(con) as refresher:
-            results = _write_all(con, refs, options, inbox, on_progress, pending, refresher)
+            results = _write_all(
+                con, refs, options, inbox, on_progress, pending, refresher, launcher
+            )
     except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
         stop.set()
         _drain(inbox)
@@ -200,6 +219,7 @@ def _fetch_session(
         known = {} if options.recheck else stored
         listed = set(stored)  # each page is listed once
         seen: KnownDigests | None = None  # read when a page must be decoded
+        began, waited = time.perf_counter(), client.waited
         for page in client.iter_pages(ref.org_id, ref.session_id, known):
             if stop.is_set():
                 return
@@ -214,7 +234,10 @@ def _fetch_session(
                 if not batch.rejects and page.digest not in listed:
                     listed.add(page.digest)
                     row = (page.digest, page.next, batch.received)
-            _put(inbox, ("page", ref, (batch, row)), stop)
+            wait = client.waited - waited
+            worked = time.perf_counter() - began - wait
+            _put(inbox, ("page", ref, _Fetched(batch, row, wait, worked)), stop)
+            began, waited = time.perf_counter(), client.waited  # not the wait to hand it over
         _put(inbox, ("done", ref, None), stop)
     except Exception as exc:  # every failure is reported to the writer, which records it
         _put(inbox, ("error", ref, exc), stop)
@@ -268,6 +291,37 @@ def _drain(inbox: queue.Queue) -> None:
             return
 
 
+class _Launcher:
+    """Starts sessions' workers, one at first, then as many at once as the pacer says.
+
+    Used on the writer's thread only: it hears of every page and every session's end.
+    """
+
+    def __init__(
+        self, refs: Sequence[SessionRef], start: Callable[[SessionRef], object], pacer: Pacer
+    ) -> None:
+        self._waiting = deque(refs)
+        self._start = start
+        self._pacer = pacer
+        self._running = 0
+        self._fill()
+
+    def page(self, fetched: _Fetched) -> None:
+        """A page arrived: count its wait and work, start sessions if now allowed."""
+        self._pacer.record(fetched.waited, fetched.worked)
+        self._fill()
+
+    def ended(self) -> None:
+        """A session's worker finished: start the next if allowed."""
+        self._running -= 1
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._waiting and self._running < self._pacer.target():
+            self._running += 1
+            self._start(self._waiting.popleft())
+
+
 class _Refresher:
     """Per-session counts for `sessions()`, computed on a thread and cursor of their own.
 
@@ -319,6 +373,7 @@ def _write_all(
     on_progress: Callable[[SyncResult], None] | None,
     pending: dict[SessionRef, _Pending],
     refresher: _Refresher,
+    launcher: _Launcher,
 ) -> dict[SessionRef, SyncResult]:
     """Writer: the only thread that stores events (session counts: `_Refresher`)."""
     results: dict[SessionRef, SyncResult] = {}
@@ -333,10 +388,12 @@ def _write_all(
             continue
         state = pending[ref]
         if kind == "page":
+            launcher.page(payload)
             _buffer(con, state, payload, options)
             if on_progress:
                 on_progress(state.result)
             continue
+        launcher.ended()
         _flush(con, state)
         _close(con, state.result, payload)
         # per-session counts for `sessions()`, so it need not read every event's data
@@ -351,10 +408,10 @@ def _write_all(
 def _buffer(
     con: duckdb.DuckDBPyConnection,
     state: _Pending,
-    page: tuple[Batch, PageRow | None],
+    page: _Fetched,
     options: SyncOptions,
 ) -> None:
-    batch, row = page
+    batch, row = page.batch, page.row
     state.batches.append(batch)
     if row is not None:
         state.listed.append(row)
