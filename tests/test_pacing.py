@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
@@ -54,20 +55,31 @@ def page(waited: float, worked: float) -> sync._Fetched:
     return sync._Fetched(known_page(0), None, waited, worked)
 
 
-def test_the_launcher_starts_one_session_then_as_many_as_the_pacer_allows():
-    started: list[str] = []
+def handed_out(sessions: queue.SimpleQueue) -> list:
+    out = []
+    while not sessions.empty():
+        out.append(sessions.get())
+    return out
+
+
+def test_the_launcher_hands_out_one_session_then_as_many_as_the_pacer_allows():
+    sessions: queue.SimpleQueue = queue.SimpleQueue()
+    threads: list[int] = []
     refs = ["a", "b", "c", "d"]
-    launcher = sync._Launcher(refs, started.append, Pacer(3))  # type: ignore[arg-type]
-    assert started == ["a"]
+    launcher = sync._Launcher(refs, sessions, lambda: threads.append(1), Pacer(3))  # type: ignore[arg-type]
+    assert handed_out(sessions) == ["a"] and len(threads) == 1
     launcher.page(page(waited=0.0001, worked=0.002))
-    assert started == ["a"]  # a fast network: one at a time
+    assert handed_out(sessions) == []  # a fast network: one at a time
     launcher.ended()
-    assert started == ["a", "b"]
+    assert handed_out(sessions) == ["b"]
+    assert len(threads) == 1  # the thread that fetched "a" fetches "b"
     for _ in range(WINDOW):
         launcher.page(page(waited=0.05, worked=0.002))
-    assert started == refs  # three at once now: b, c and d
-    launcher.ended()  # nothing left to start
-    assert started == refs
+    assert handed_out(sessions) == ["c", "d"]  # three at once now: b, c and d
+    assert len(threads) == 3
+    launcher.ended()  # nothing left to hand out
+    launcher.close()
+    assert handed_out(sessions) == [None] * 3  # each thread ends
 
 
 def test_the_client_counts_the_time_spent_waiting_for_answers(sample_dataset, sandbox_factory):

@@ -163,9 +163,11 @@ def _sync_all(
     cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
     for _ in range(workers):
         cursors.put(con.cursor())
+    sessions: queue.SimpleQueue[SessionRef | None] = queue.SimpleQueue()
     launcher = _Launcher(
         refs,
-        lambda ref: pool.submit(_fetch_session, ref, cursors, options, gate, inbox, stop),
+        sessions,
+        lambda: pool.submit(_work, sessions, cursors, options, gate, inbox, stop),
         Pacer(workers, options.paced),
     )
     try:
@@ -176,9 +178,11 @@ def _sync_all(
     except BaseException as exc:  # Ctrl-C or a database error: record the truth, then stop
         stop.set()
         _drain(inbox)
-        pool.shutdown(wait=False, cancel_futures=True)
+        launcher.close()
+        pool.shutdown(wait=False)
         _abandon(con, pending, exc)
         raise
+    launcher.close()
     pool.shutdown(wait=True)
     while not cursors.empty():
         cursors.get().close()
@@ -201,6 +205,19 @@ def _abandon(
             continue
     with contextlib.suppress(Exception):
         _store_deferred(con, pending.values())
+
+
+def _work(
+    sessions: queue.SimpleQueue[SessionRef | None],
+    cursors: queue.Queue[duckdb.DuckDBPyConnection],
+    options: SyncOptions,
+    gate: RateGate,
+    inbox: queue.Queue,
+    stop: threading.Event,
+) -> None:
+    """A worker thread: fetch the sessions it is handed, one after another, until None."""
+    while (ref := sessions.get()) is not None and not stop.is_set():
+        _fetch_session(ref, cursors, options, gate, inbox, stop)
 
 
 def _fetch_session(
@@ -292,18 +309,27 @@ def _drain(inbox: queue.Queue) -> None:
 
 
 class _Launcher:
-    """Starts sessions' workers, one at first, then as many at once as the pacer says.
+    """Hands sessions to worker threads, one at first, then as many at once as the pacer says.
 
-    Used on the writer's thread only: it hears of every page and every session's end.
+    A worker thread fetches sessions one after another, so a thread is added only when
+    more sessions run at once than ever before in this sync: while one runs at a time,
+    one thread (and the memory its allocations hold) does all. Used on the writer's
+    thread only: it hears of every page and every session's end.
     """
 
     def __init__(
-        self, refs: Sequence[SessionRef], start: Callable[[SessionRef], object], pacer: Pacer
+        self,
+        refs: Sequence[SessionRef],
+        sessions: queue.SimpleQueue[SessionRef | None],
+        spawn: Callable[[], object],
+        pacer: Pacer,
     ) -> None:
         self._waiting = deque(refs)
-        self._start = start
+        self._sessions = sessions
+        self._spawn = spawn
         self._pacer = pacer
         self._running = 0
+        self._threads = 0
         self._fill()
 
     def page(self, fetched: _Fetched) -> None:
@@ -316,10 +342,18 @@ class _Launcher:
         self._running -= 1
         self._fill()
 
+    def close(self) -> None:
+        """Let every worker thread end once it is done with its session."""
+        for _ in range(self._threads):
+            self._sessions.put(None)
+
     def _fill(self) -> None:
         while self._waiting and self._running < self._pacer.target():
             self._running += 1
-            self._start(self._waiting.popleft())
+            self._sessions.put(self._waiting.popleft())
+            if self._threads < self._running:  # the others are all busy
+                self._threads += 1
+                self._spawn()
 
 
 class _Refresher:
