@@ -28,6 +28,7 @@ def test_one_session_until_a_page_is_measured():
 
 def test_as_many_as_keep_the_work_going_between_one_and_the_limit():
     assert fed(Pacer(8), waited=0.0001, worked=0.002).target() == 1  # loopback
+    assert fed(Pacer(8), waited=0.0015, worked=0.002).target() == 1  # not a whole page's wait
     assert fed(Pacer(8), waited=0.002, worked=0.002).target() == 2  # waits as long as works
     assert fed(Pacer(8), waited=0.006, worked=0.002).target() == 4
     assert fed(Pacer(8), waited=0.2, worked=0.002).target() == 8  # the real API: the limit

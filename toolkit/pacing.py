@@ -2,7 +2,8 @@
 
 A worker that waits W seconds for each page's answer and then works C seconds on it
 (reading, hashing, decoding, building the batch) is busy C / (W + C) of the time, so
-1 + W / C workers keep the work going without a gap. Against a slow network (the
+1 + W / C workers keep the work going without a gap; the pacer takes its whole part,
+the medians over the last pages for W and C. Against a slow network (the
 real API: W is tens to hundreds of milliseconds, C about one) that is more than any
 `--concurrency` a user gives, and the limit is used. Against a fast one (a sandbox on
 loopback: W is close to nothing) it is one: more workers would only contend for the
@@ -43,5 +44,7 @@ class Pacer:
             return self.limit
         if not self._waited:
             return 1
+        # whole workers only: one more for each full page of work spent waiting, since
+        # a session started for less contends more than it fills the gaps
         wanted = 1 + median(self._waited) / max(median(self._worked), _MIN_WORK)
-        return max(1, min(self.limit, round(wanted)))
+        return max(1, min(self.limit, int(wanted + 1e-9)))
