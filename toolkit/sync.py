@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, NamedTuple
 
 import duckdb
@@ -164,12 +165,11 @@ def _sync_all(
     for _ in range(workers):
         cursors.put(con.cursor())
     sessions: queue.SimpleQueue[SessionRef | None] = queue.SimpleQueue()
-    launcher = _Launcher(
-        refs,
-        sessions,
-        lambda: pool.submit(_work, sessions, cursors, options, gate, inbox, stop),
-        Pacer(workers, options.paced),
+    fetch = partial(
+        _fetch_session, cursors=cursors, options=options, gate=gate, inbox=inbox, stop=stop
     )
+    pacer = Pacer(workers, options.paced)
+    launcher = _Launcher(refs, sessions, lambda: pool.submit(_work, sessions, fetch, stop), pacer)
     try:
         with _Refresher(con) as refresher:
             results = _write_all(
@@ -209,15 +209,12 @@ def _abandon(
 
 def _work(
     sessions: queue.SimpleQueue[SessionRef | None],
-    cursors: queue.Queue[duckdb.DuckDBPyConnection],
-    options: SyncOptions,
-    gate: RateGate,
-    inbox: queue.Queue,
+    fetch: Callable[[SessionRef], None],
     stop: threading.Event,
 ) -> None:
     """A worker thread: fetch the sessions it is handed, one after another, until None."""
     while (ref := sessions.get()) is not None and not stop.is_set():
-        _fetch_session(ref, cursors, options, gate, inbox, stop)
+        fetch(ref)
 
 
 def _fetch_session(
