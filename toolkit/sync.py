@@ -10,10 +10,10 @@ together with the run's counters, so a kill loses at most the group in flight an
 a re-run stores exactly what is missing.
 
 Sessions start one at a time and more run at once only while pages keep workers
-waiting on the network (`pacing.Pacer`, up to `concurrency`). On a fast network the
-writer is the bottleneck, so the workers run at a lower CPU priority (they wait for
-the writer anyway), and each finished session's counts for `sessions()` are computed
-on a cursor of their own while the writer goes on.
+waiting on the network (`pacing.Pacer`, up to `concurrency`): on a fast network the
+work is CPU-bound and more threads would only contend. The workers run at a lower CPU
+priority than the writer, and each finished session's counts for `sessions()` are
+computed on a cursor of their own while the writer goes on.
 """
 
 from __future__ import annotations
