@@ -259,16 +259,16 @@ def _fetch_session(
         client.close()
 
 
-WORKER_NICENESS = 19  # bench/README.md: fresh sync 13.6 -> 12.1 s at concurrency 4
+WORKER_NICENESS = 19  # bench/README.md: paced fresh sync 11.3-12.4 s at nice 0, 10.7-11.7 at 19
 
 
 def _yield_cpu_to_writer() -> None:
     """Lower the calling worker thread's CPU priority, once per thread (Linux; elsewhere nothing).
 
-    Workers can build pages faster than the single writer stores them and then
-    wait for it; at equal priority they take the cores the writer's database
-    work needs. A niced thread still gets any CPU nobody else wants, and it runs
-    as fast as the network allows when latency, not CPU, is the limit.
+    At equal priority the workers take the cores the writer's database work needs,
+    and on two cores a sync measured slower so, even with one worker. A niced thread
+    still gets any CPU nobody else wants, and it runs as fast as the network allows
+    when latency, not CPU, is the limit.
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):  # not permitted (seccomp, containers): no matter
