@@ -128,7 +128,7 @@ def sync_sessions(
     """
     refs = list(dict.fromkeys(refs))
     db.close_abandoned_runs(con)
-    with _fewer_gc_passes():
+    with _fewer_gc_passes(), _one_database_thread(con):
         return _sync_all(con, refs, options, on_progress)
 
 
@@ -141,6 +141,24 @@ def _fewer_gc_passes() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextmanager
+def _one_database_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run DuckDB on one thread during the sync, then restore the database's setting.
+
+    The sync's statements are small (a commit holds a few thousand rows) and run
+    beside the fetch workers' Python, which is what limits a sync. With a thread
+    per core, DuckDB spent about 1.4 CPU-s more per million events on the same work
+    and a fresh sync took longer (bench/README.md, "DuckDB's threads").
+    """
+    before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # the connection failed: nothing to restore
+            con.execute(f"SET threads = {int(before)}")
 
 
 def _sync_all(
