@@ -264,11 +264,13 @@ def test_a_failure_computing_session_counts_is_raised_after_every_event_is_store
 ):
     con = db.connect(tmp_db)
     con.execute("DROP VIEW session_activity")  # the counts' query now fails for real
+    threads = con.execute("SELECT current_setting('threads')").fetchall()
     opts = SyncOptions(sandbox_factory().base_url, Secret(SANDBOX_TOKEN), 2, FAST)
     with pytest.raises(duckdb.CatalogException, match="session_activity"):
         sync_sessions(con, refs_of(sample_dataset), opts)
     assert set(stored_ids(con)) == expected_ids(sample_dataset)
     assert con.execute("SELECT DISTINCT status FROM sync_runs").fetchall() == [("ok",)]
+    assert con.execute("SELECT current_setting('threads')").fetchall() == threads
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities: Linux")
@@ -286,6 +288,22 @@ def test_workers_yield_the_cpu_to_the_writer_which_keeps_its_priority(
     before = priority()
     run(tmp_db, sandbox_factory(), refs_of(sample_dataset), concurrency=2)
     assert priority() == before  # the calling thread is the writer: never lowered
+
+
+def test_sync_runs_duckdb_on_one_thread_and_restores_the_setting(
+    sample_dataset, sandbox_factory, tmp_db
+):
+    con = db.connect(tmp_db)
+    con.execute("SET threads = 3")
+    during: list[int] = []
+
+    def threads(_: object) -> None:  # on the writer's thread, between its statements
+        during.append(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+    opts = SyncOptions(sandbox_factory().base_url, Secret(SANDBOX_TOKEN), 2, FAST)
+    sync_sessions(con, refs_of(sample_dataset), opts, on_progress=threads)
+    assert during and set(during) == {1}
+    assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
 
 
 def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandbox_factory, tmp_db):

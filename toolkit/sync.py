@@ -13,7 +13,8 @@ Sessions start one at a time and more run at once only while pages keep workers
 waiting on the network (`pacing.Pacer`, up to `concurrency`): on a fast network the
 work is CPU-bound and more threads would only contend. The workers run at a lower CPU
 priority than the writer, and each finished session's counts for `sessions()` are
-computed on a cursor of their own while the writer goes on.
+computed on a cursor of their own while the writer goes on. DuckDB runs on one thread
+meanwhile: its statements here are small, and more threads cost CPU the fetch needs.
 """
 
 from __future__ import annotations
