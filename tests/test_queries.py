@@ -371,3 +371,43 @@ def test_every_analysis_view_and_helper_reads_any_json_without_an_error(scratch,
     for helper in HELPERS_BY_SESSION:
         helper(scratch, SESSION)
     toolkit.poll_results(scratch)
+
+
+def named_question(question_id: str, user_id: str, name: str, at_ms: int) -> dict:
+    data = {
+        "type": "qaaQuestion",
+        "questionId": question_id,
+        "text": "Who am I?",
+        "isAnonymous": False,
+        "user": {"userId": user_id, "name": name},
+    }
+    return envelope(data, at_ms, user=user_id)
+
+
+def test_names_read_once_serves_one_snapshot_then_the_view_again(tmp_path: Path) -> None:
+    from toolkit._query import names_read_once
+
+    con = toolkit.connect(tmp_path / "names.duckdb")
+    insert_events(con, [named_question("q1", "u-ann", "Ann", T0)])
+    with names_read_once(con):
+        insert_events(con, [named_question("q2", "u-ann", "Ann Lee", T0 + 1000)])
+        # the helpers read the snapshot taken on entering: the older name
+        assert toolkit.user_activity(con, SESSION)["display_name"].to_list() == ["Ann"]
+    assert toolkit.user_activity(con, SESSION)["display_name"].to_list() == ["Ann Lee"]
+    assert con.sql("SELECT * FROM duckdb_tables() WHERE temporary").fetchall() == []
+
+
+def test_names_read_once_drops_its_table_on_an_error_and_leaves_a_taken_name(
+    tmp_path: Path,
+) -> None:
+    from toolkit._query import names_read_once
+
+    con = toolkit.connect(tmp_path / "names.duckdb")
+    insert_events(con, [named_question("q1", "u-ann", "Ann", T0)])
+    with pytest.raises(ZeroDivisionError), names_read_once(con):
+        _ = 1 / 0
+    assert con.sql("SELECT * FROM duckdb_tables() WHERE temporary").fetchall() == []
+    con.execute("CREATE TEMP TABLE user_names (user_id VARCHAR, display_name VARCHAR)")
+    with names_read_once(con):
+        assert con.sql("SELECT count(*) FROM user_names").fetchall() == [(0,)]
+    assert con.sql("SELECT count(*) FROM temp.user_names").fetchall() == [(0,)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -38,3 +40,26 @@ def release(con: duckdb.DuckDBPyConnection) -> None:
 
 
 query = fetch  # the public name: toolkit.query(con, sql, params)
+
+
+@contextmanager
+def names_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, queries on `con` read `user_names` from one snapshot.
+
+    Naming the users means reading the `data` of every question and reply in the
+    database: most of what `user_activity`, `qa_questions` and `moderation_log` cost
+    (0.5 s of their 0.6-0.7 s each at a million events; bench/README.md). A session's
+    report calls all three. A temporary table of the same name, which DuckDB finds
+    before the view, lets them read the names once; it is dropped on leaving. If a
+    temporary `user_names` exists already, nothing is changed.
+    """
+    release(con)
+    try:
+        con.execute("CREATE TEMP TABLE user_names AS SELECT * FROM main.user_names")
+    except duckdb.CatalogException:  # the name is taken in this connection: leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.main.user_names")

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from . import queries as q
+from ._query import names_read_once
 from .errors import UsageError
 from .report_model import Chart, Report, Section, Table, facts, plain, table_from_frame
 from .report_render import render_html, render_json, render_markdown
@@ -118,7 +119,8 @@ def _session_report(
         raise UsageError(
             f"nothing is stored for session {session_id!r}; check the id, or sync it first"
         )
-    data = fetch_session(con, session_id, summary.row(0, named=True), reveal)
+    with names_read_once(con):  # three of the helpers below name users
+        data = fetch_session(con, session_id, summary.row(0, named=True), reveal)
     events = q.timeline(con, session_id, every="7d")
     chart = _chart(con, session_id, data.summary)
     sections = (
