@@ -411,3 +411,18 @@ def test_names_read_once_drops_its_table_on_an_error_and_leaves_a_taken_name(
     with names_read_once(con):
         assert con.sql("SELECT count(*) FROM user_names").fetchall() == [(0,)]
     assert con.sql("SELECT count(*) FROM temp.user_names").fetchall() == [(0,)]
+
+
+def test_names_read_once_works_on_a_read_only_connection(tmp_path: Path) -> None:
+    from toolkit._query import names_read_once
+
+    path = tmp_path / "names.duckdb"
+    writer = toolkit.connect(path)
+    insert_events(writer, [named_question("q1", "u-ann", "Ann", T0)])
+    writer.close()
+    con = toolkit.connect(path, read_only=True)  # as the report command opens it
+    with names_read_once(con):
+        temporary = "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        assert con.sql(temporary).fetchall() == [("user_names",)]
+        assert toolkit.user_activity(con, SESSION)["display_name"].to_list() == ["Ann"]
+    assert con.sql(temporary).fetchall() == []
