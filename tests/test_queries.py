@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 
 import toolkit
 from tests.helpers import JSON_VALUES, SESSION, T0, envelope, insert_events
-from tests.scenario import HOSTILE, OTHER_SESSION, build_database, scenario_event_ids
+from tests.scenario import (
+    HOSTILE,
+    OTHER_SESSION,
+    _question,
+    _user,
+    build_database,
+    scenario_event_ids,
+)
+from toolkit._query import names_read_once
 from toolkit.errors import UsageError
 from toolkit.events import EVENT_TYPES
 from toolkit.queries import parse_every
@@ -374,19 +382,11 @@ def test_every_analysis_view_and_helper_reads_any_json_without_an_error(scratch,
 
 
 def named_question(question_id: str, user_id: str, name: str, at_ms: int) -> dict:
-    data = {
-        "type": "qaaQuestion",
-        "questionId": question_id,
-        "text": "Who am I?",
-        "isAnonymous": False,
-        "user": {"userId": user_id, "name": name},
-    }
+    data = _question(question_id, "Who am I?", _user(user_id, name), at_ms, at_ms)
     return envelope(data, at_ms, user=user_id)
 
 
 def test_names_read_once_serves_one_snapshot_then_the_view_again(tmp_path: Path) -> None:
-    from toolkit._query import names_read_once
-
     con = toolkit.connect(tmp_path / "names.duckdb")
     insert_events(con, [named_question("q1", "u-ann", "Ann", T0)])
     with names_read_once(con):
@@ -400,8 +400,6 @@ def test_names_read_once_serves_one_snapshot_then_the_view_again(tmp_path: Path)
 def test_names_read_once_drops_its_table_on_an_error_and_leaves_a_taken_name(
     tmp_path: Path,
 ) -> None:
-    from toolkit._query import names_read_once
-
     con = toolkit.connect(tmp_path / "names.duckdb")
     insert_events(con, [named_question("q1", "u-ann", "Ann", T0)])
     with pytest.raises(ZeroDivisionError), names_read_once(con):
@@ -414,8 +412,6 @@ def test_names_read_once_drops_its_table_on_an_error_and_leaves_a_taken_name(
 
 
 def test_names_read_once_works_on_a_read_only_connection(tmp_path: Path) -> None:
-    from toolkit._query import names_read_once
-
     path = tmp_path / "names.duckdb"
     writer = toolkit.connect(path)
     insert_events(writer, [named_question("q1", "u-ann", "Ann", T0)])

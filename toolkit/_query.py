@@ -57,11 +57,12 @@ def names_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     release(con)
     try:
         con.execute("CREATE TEMP TABLE user_names AS SELECT * FROM main.user_names")
+        made = True
     except duckdb.Error:  # the name is taken here, or no temporary table: read as before
-        yield
-        return
+        made = False
     try:
         yield
     finally:
-        with contextlib.suppress(duckdb.Error):  # a failed connection keeps nothing anyway
-            con.execute("DROP TABLE IF EXISTS temp.main.user_names")
+        if made:
+            with contextlib.suppress(duckdb.Error):  # a failed connection keeps nothing
+                con.execute("DROP TABLE IF EXISTS temp.main.user_names")
