@@ -17,6 +17,7 @@ PHASES = (
     "limit",
     "fetch",
     "fetch_build",
+    "fetch_build_c1",
     "sync",
     "resync",
     "resync_recheck",
@@ -32,7 +33,11 @@ def medians(runs: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, flo
         for name in PHASES
         if all("seconds" in r["figures"].get(name, {}) for r in runs)
     }
-    names = [n for n in runs[0]["ratios"] if all(r["ratios"][n]["value"] is not None for r in runs)]
+    names = [
+        n
+        for n in runs[0]["ratios"]
+        if all(r["ratios"].get(n, {}).get("value") is not None for r in runs)
+    ]
     ratios = {n: statistics.median(r["ratios"][n]["value"] for r in runs) for n in names}
     return seconds, ratios
 

@@ -258,14 +258,11 @@ def _view_calls(
         return calls  # the count records the error
     if "session_id" in columns:
         sql = f"SELECT * FROM {view} WHERE session_id = ?"
-        calls.append((f"view.{view}.session", lambda: _arrow(con.execute(sql, [session_id]))))
+        # a relation, not a cursor: DuckDB 2 copies a cursor's rows once more for Arrow
+        calls.append(
+            (f"view.{view}.session", lambda: con.sql(sql, params=[session_id]).to_arrow_table())
+        )
     return calls
-
-
-def _arrow(cursor: duckdb.DuckDBPyConnection) -> object:
-    """Every row as an Arrow table (`to_arrow_table` in DuckDB 2, `fetch_arrow_table` before)."""
-    fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
-    return fetch()
 
 
 def _helper_calls(

@@ -185,6 +185,9 @@ def _main_phases(run: Run, args: argparse.Namespace, sample: Sample) -> int:
         )
         run.measure("fetch", "fetch", *src, "--concurrency", c)
         run.measure("fetch_build", "fetch", *src, "--concurrency", c, "--build")
+        # one session at a time, as the paced sync runs on loopback: the floor of its
+        # per-event Python, with nothing stored
+        run.measure("fetch_build_c1", "fetch", *src, "--concurrency", 1, "--build")
         run.measure("sync", "sync", *src, "--db", db, "--concurrency", c, "--fresh")
         run.measure("resync", "sync", *src, "--db", db, "--concurrency", c)
         # the same with every page decoded and every event checked (`sync --recheck`)

@@ -97,6 +97,16 @@ def ratios(figures: dict[str, Figures]) -> list[Ratio]:
         Ratio("fetch/limit", _div(g(figures, "fetch"), limit), note="information"),
         Ratio("fetch_build/limit", _div(g(figures, "fetch_build"), limit), note="information"),
         Ratio(
+            "fetch_build_c1/limit",
+            _div(g(figures, "fetch_build_c1"), limit),
+            note="information: decoding and building alone, one session at a time",
+        ),
+        Ratio(
+            "sync/fetch_build_c1",
+            _div(sync, g(figures, "fetch_build_c1")),
+            note="information: what storing adds to them",
+        ),
+        Ratio(
             "sync_peak_rss_mb",
             g(figures, "sync", "peak_rss_mb"),
             "<=",

@@ -15,6 +15,7 @@ PHASES = (
     "limit",
     "fetch",
     "fetch_build",
+    "fetch_build_c1",
     "sync",
     "resync",
     "resync_recheck",
@@ -102,6 +103,8 @@ def test_bench_ends_with_every_ratio_and_its_verdict(bench_run: tuple) -> None:
         assert ratio["value"] is not None, name
         assert ratio["verdict"] in ("PASS", "MISS")
         assert name in proc.stdout
+    for name in ("fetch_build_c1/limit", "sync/fetch_build_c1"):  # information only
+        assert result["ratios"][name]["value"] > 0, name
     assert result["figures"]["sync"]["bytes_per_event"] > 0
     assert result["sample"] == {**result["sample"], "events": 3000, "sessions": 4}
     assert result["machine"]["cpu_count"] >= 1
@@ -126,6 +129,15 @@ def test_medians_combine_runs_of_the_same_code_and_refuse_a_mix(
     assert proc.returncode == 0, proc.stderr
     assert "median of 3 runs" in proc.stdout
     assert re.search(r"^sync\s+2\.000 s$", proc.stdout, re.M)
+    assert "sync/fetch_build_c1" in proc.stdout
+    older = json.loads(runs[1].read_text())  # a run from before that ratio existed
+    del older["ratios"]["sync/fetch_build_c1"]
+    runs[1].write_text(json.dumps(older))
+    proc = subprocess.run(
+        [sys.executable, str(medians), *map(str, runs)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sync/fetch_build_c1" not in proc.stdout and "sync/limit" in proc.stdout
     other = json.loads(runs[0].read_text())
     other["toolkit_digest"] = "different"
     runs[0].write_text(json.dumps(other))
