@@ -13,7 +13,7 @@ from toolkit import db
 from toolkit.errors import DatabaseLockedError, UsageError
 from toolkit.events import KnownPage, build_batch, rejects_table
 
-from .helpers import T0, envelope
+from .helpers import T0, envelope, event_id
 
 
 def _event(n: int) -> dict:
@@ -102,6 +102,30 @@ def test_append_events_stores_each_event_once(tmp_path):
         15,
         15,
     )
+
+
+def test_stored_digests_hold_a_sessions_events_and_those_its_runs_stored_each_once(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    run_a = db.start_run(con, "org", "a", "http://127.0.0.1")
+    run_b = db.start_run(con, "org", "b", "http://127.0.0.1")
+    own = [envelope({"type": "qaa", "n": n}, T0 + n, session="a", org="org") for n in range(40)]
+    stray = envelope({"type": "qaa", "n": 99}, T0, session="b", org="org")  # b's, served by a
+    late = envelope({"type": "qaa", "n": 98}, T0, session="a", org="org")  # a's, stored by b
+    db.append_events(con, build_batch([*own, stray]).events, run_a)
+    db.append_events(con, build_batch([late]).events, run_b)
+
+    def digests(session: str) -> list[bytes]:
+        known = db.stored_digests(con, "org", session)
+        every = [bytes.fromhex(r[0]) for r in con.execute("SELECT event_id FROM events").fetchall()]
+        return sorted(d for d in every if known.known([d])[0])
+
+    def ids(events: list[dict]) -> list[bytes]:
+        return sorted(bytes.fromhex(event_id(e)) for e in events)
+
+    assert len(db.stored_digests(con, "org", "a")) == 42  # each once: no event counted twice
+    assert digests("a") == ids([*own, stray, late])
+    assert digests("b") == ids([stray, late])
+    assert len(db.stored_digests(con, "org", "c")) == 0
 
 
 def test_append_rejects_keeps_each_raw_text_once(tmp_path):
