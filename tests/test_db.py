@@ -114,10 +114,11 @@ def test_stored_digests_hold_a_sessions_events_and_those_its_runs_stored_each_on
     db.append_events(con, build_batch([*own, stray]).events, run_a)
     db.append_events(con, build_batch([late]).events, run_b)
 
+    every = [bytes.fromhex(r[0]) for r in con.execute("SELECT event_id FROM events").fetchall()]
+
     def digests(session: str) -> list[bytes]:
-        known = db.stored_digests(con, "org", session)
-        every = [bytes.fromhex(r[0]) for r in con.execute("SELECT event_id FROM events").fetchall()]
-        return sorted(d for d in every if known.known([d])[0])
+        known = db.stored_digests(con, "org", session).known(every)
+        return sorted(d for d, is_known in zip(every, known, strict=True) if is_known)
 
     def ids(events: list[dict]) -> list[bytes]:
         return sorted(bytes.fromhex(event_id(e)) for e in events)
