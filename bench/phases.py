@@ -126,7 +126,7 @@ def _check(ok: bool, message: str) -> None:
 
 
 def fetch(url: str, dataset: Path, concurrency: int, build: bool = False) -> Figures:
-    """Page every session with `toolkit.api.Client` (one per session, `concurrency` at once).
+    """Page every session with `ingest.client.Client` (one per session, `concurrency` at once).
 
     With `build`, each page is also turned into an Arrow batch with event ids
     (`events.build_batch`), which is all sync does before the database.
@@ -147,9 +147,9 @@ def fetch(url: str, dataset: Path, concurrency: int, build: bool = False) -> Fig
 
 
 def _fetch_session(url: str, org_id: str, session_id: str, build: bool) -> tuple[int, int]:
-    from toolkit.api import Client
     from toolkit.config import Secret
-    from toolkit.events import build_batch
+    from toolkit.ingest.client import Client
+    from toolkit.ingest.events import build_batch
 
     client = Client(url, Secret(SANDBOX_TOKEN))
     received = pages = 0
@@ -173,7 +173,7 @@ def sync(
     """Time `toolkit.connect` + `sync_sessions` + close, as the `sync` command does."""
     import toolkit
     from toolkit.config import Secret, SessionRef
-    from toolkit.sync import SyncOptions, sync_sessions
+    from toolkit.ingest.sync import SyncOptions, sync_sessions
 
     sample = load_sample(dataset)
     if fresh:
@@ -299,7 +299,7 @@ def _helper_args(fn: object, session_id: str) -> dict[str, Any] | None:
 def _report_calls(
     con: duckdb.DuckDBPyConnection, session_id: str
 ) -> list[tuple[str, Callable[[], object]]]:
-    from toolkit.report import build_report, render_html
+    from toolkit.report.build import build_report, render_html
 
     return [
         ("report.session", lambda: render_html(build_report(con, session_id))),

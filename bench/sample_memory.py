@@ -20,7 +20,7 @@ from pathlib import Path
 CHILD = """
 import json, resource, sys, time
 import psutil
-from toolkit.sample import write_sample
+from toolkit.sample.generate import write_sample
 base = psutil.Process().memory_info().rss
 start = time.perf_counter()
 info = write_sample(sys.argv[1], sessions=int(sys.argv[3]), events=int(sys.argv[2]), seed=7)

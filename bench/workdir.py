@@ -22,7 +22,7 @@ from typing import IO
 import orjson
 import requests
 
-from toolkit.sample import read_manifest, write_sample
+from toolkit.sample.generate import read_manifest, write_sample
 
 SANDBOX_TOKEN = "sandbox-token"
 EVENTS_PATH = "/slido/compliance/events"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from toolkit.sample import SampleInfo, write_sample
-from toolkit.sandbox import Faults, Sandbox
+from toolkit.sample.generate import SampleInfo, write_sample
+from toolkit.sandbox.server import Faults, Sandbox
 
 SANDBOX_TOKEN = "sandbox-token"
 

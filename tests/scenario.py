@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import ORG, SESSION, T0, envelope, event_id, insert_events
-from toolkit.db import connect
+from toolkit.store.database import connect
 
 HOSTILE = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example","click") <script>alert(1)</script>'

@@ -10,7 +10,7 @@ import pytest
 import toolkit
 from tests.helpers import SESSION
 from tests.scenario import build_database
-from toolkit.adhoc import lock_down
+from toolkit.analysis.adhoc import lock_down
 from toolkit.errors import UsageError
 
 

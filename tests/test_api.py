@@ -10,7 +10,8 @@ import certifi
 import pytest
 import urllib3
 
-from toolkit.api import (
+from toolkit.config import Secret
+from toolkit.ingest.client import (
     Client,
     RateGate,
     RetryPolicy,
@@ -18,8 +19,7 @@ from toolkit.api import (
     parse_retry_after,
     redact,
 )
-from toolkit.config import Secret
-from toolkit.events import KnownPage
+from toolkit.store.records import KnownPage
 
 from .conftest import SANDBOX_TOKEN
 
@@ -135,7 +135,7 @@ def _has_ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
 def test_pages_are_read_from_an_ipv6_loopback_base(sample_dataset):
-    from toolkit.sandbox import Sandbox
+    from toolkit.sandbox.server import Sandbox
 
     session = sample_dataset.sessions[0]
     with Sandbox(sample_dataset.out_dir, host="::1", token=SANDBOX_TOKEN) as box:

@@ -165,7 +165,7 @@ def test_a_database_held_by_another_process_exits_5(sample_dataset, sandbox_fact
             "-c",
             textwrap.dedent(f"""
             import sys, time
-            from toolkit import db
+            from toolkit.store import database as db
             con = db.connect({str(tmp_db)!r})
             print("held", flush=True)
             time.sleep(60)
@@ -262,7 +262,7 @@ def test_report_writes_each_format(synced_db, sample_dataset, tmp_path):
 
 
 def test_status_names_event_types_the_views_do_not_know(tmp_db):
-    from toolkit import db
+    from toolkit.store import database as db
 
     from .helpers import T0, envelope, insert_events
 

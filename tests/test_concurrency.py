@@ -18,10 +18,10 @@ from pathlib import Path
 
 import psutil
 
-from toolkit import db
-from toolkit.api import RetryPolicy
 from toolkit.errors import EXIT_LOCKED, EXIT_OK
-from toolkit.sample import SampleInfo, write_sample
+from toolkit.ingest.client import RetryPolicy
+from toolkit.sample.generate import SampleInfo, write_sample
+from toolkit.store import database as db
 
 from .conftest import SANDBOX_TOKEN
 from .test_cli import cli, sync_args

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import db
+from toolkit.store import database as db
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONTRACT_MD = SHARED / "CONTRACT.md"

@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from toolkit import db
 from toolkit.errors import EXIT_OK, UsageError
-from toolkit.sample import SampleInfo, write_sample
-from toolkit.sandbox import Sandbox
+from toolkit.sample.generate import SampleInfo, write_sample
+from toolkit.sandbox.server import Sandbox
+from toolkit.store import database as db
 
 from .conftest import SANDBOX_TOKEN
 from .test_sync import expected_ids

@@ -9,9 +9,10 @@ import textwrap
 import duckdb
 import pytest
 
-from toolkit import db
 from toolkit.errors import DatabaseLockedError, UsageError
-from toolkit.events import KnownPage, build_batch, rejects_table
+from toolkit.ingest.events import build_batch, rejects_table
+from toolkit.store import database as db
+from toolkit.store.records import KnownPage
 
 from .helpers import T0, envelope, event_id
 
@@ -142,7 +143,7 @@ def test_a_second_process_gets_a_lock_error_naming_the_holder(tmp_path):
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
     script = textwrap.dedent(f"""
-        from toolkit import db
+        from toolkit.store import database as db
         from toolkit.errors import DatabaseLockedError
         try:
             db.connect({str(path)!r}, wait=0.5)

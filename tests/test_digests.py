@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.digests import KnownDigests
+from toolkit.store.digests import KnownDigests
 
 # digests that sort and compare at the edges: NUL and 0xff bytes, common prefixes
 EDGY = st.one_of(

@@ -33,7 +33,7 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_readme_names_every_view_the_package_creates(tmp_path):
-    from toolkit import db
+    from toolkit.store import database as db
 
     con = db.connect(tmp_path / "x.duckdb")
     views = [

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import events
-from toolkit.events import RejectedItemError, build_batch, check_item, decode_page
+from toolkit.ingest import events
+from toolkit.ingest.events import RejectedItemError, build_batch, check_item, decode_page
 
 from .helpers import T0, envelope, event_id
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit.analysis.formats import render_frame, write_frame
 from toolkit.errors import UsageError
-from toolkit.formats import render_frame, write_frame
 
 HOSTILE_CELLS = [
     '=HYPERLINK("http://evil.example","x")',

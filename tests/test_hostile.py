@@ -35,13 +35,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit import db
-from toolkit.api import RetryPolicy
 from toolkit.config import Secret, SessionRef
-from toolkit.events import EVENT_TYPES, NonFiniteNumber, build_batch, decode_page
-from toolkit.sample import SampleInfo, write_sample
-from toolkit.sandbox import Faults, Sandbox
-from toolkit.sync import SyncOptions, sync_sessions
+from toolkit.ingest.client import RetryPolicy
+from toolkit.ingest.events import NonFiniteNumber, build_batch, decode_page
+from toolkit.ingest.sync import SyncOptions, sync_sessions
+from toolkit.sample.generate import SampleInfo, write_sample
+from toolkit.sandbox.server import Faults, Sandbox
+from toolkit.store import database as db
+from toolkit.store.records import EVENT_TYPES
 
 from .conftest import SANDBOX_TOKEN
 from .helpers import T0
@@ -534,7 +535,7 @@ def test_sync_of_hostile_lines_stores_the_valid_and_keeps_the_rest(
 
 
 def test_csv_and_table_output_of_hostile_text_is_inert(tmp_path, sandbox_factory, tmp_db):
-    from toolkit.formats import render_frame
+    from toolkit.analysis.formats import render_frame
 
     info, _valid, _rejected = hostile_dataset(tmp_path / "ds")
     con, results = run(tmp_db, sandbox_factory(dataset_dir=info.out_dir), refs_of(info))
@@ -557,7 +558,7 @@ def test_csv_and_table_output_of_hostile_text_is_inert(tmp_path, sandbox_factory
 def test_the_table_format_shows_bidi_overrides_escaped():
     import polars as pl
 
-    from toolkit.formats import render_frame
+    from toolkit.analysis.formats import render_frame
 
     table = render_frame(pl.DataFrame({"name": ["\u202egnp.exe", "a\u2066b"]}), "table")
     assert "\u202e" not in table.decode() and "\u2066" not in table.decode()
@@ -575,7 +576,7 @@ def sample_lines(info: SampleInfo) -> list[str]:
 def test_the_html_and_markdown_reports_escape_script_in_questions_names_and_options(
     tmp_path, sandbox_factory, tmp_db
 ):
-    from toolkit.report import build_report, render_html, render_markdown
+    from toolkit.report.build import build_report, render_html, render_markdown
 
     info, _valid, _rejected = hostile_dataset(tmp_path / "ds")
     box = sandbox_factory(dataset_dir=info.out_dir)

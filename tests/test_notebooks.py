@@ -16,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 from toolkit.demo import run_demo
-from toolkit.sample import SampleInfo
+from toolkit.sample.generate import SampleInfo
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = (

@@ -6,11 +6,11 @@ import queue
 from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
-from toolkit import sync
-from toolkit.api import Client
 from toolkit.config import Secret, SessionRef
-from toolkit.events import known_page
-from toolkit.pacing import WINDOW, Pacer
+from toolkit.ingest import sync
+from toolkit.ingest.client import Client
+from toolkit.ingest.events import known_page
+from toolkit.ingest.pacing import WINDOW, Pacer
 
 from .conftest import SANDBOX_TOKEN
 from .test_sync import FAST, expected_ids, refs_of, run, stored_ids

@@ -24,10 +24,10 @@ from tests.scenario import (
     build_database,
     scenario_event_ids,
 )
-from toolkit._query import names_read_once
+from toolkit.analysis.queries import parse_every
+from toolkit.analysis.query import names_read_once
 from toolkit.errors import UsageError
-from toolkit.events import EVENT_TYPES
-from toolkit.queries import parse_every
+from toolkit.store.records import EVENT_TYPES
 
 INJECTION = "x' OR '1'='1"
 

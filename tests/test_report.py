@@ -15,8 +15,14 @@ import toolkit
 from tests.helpers import SESSION, T0, envelope, insert_events
 from tests.scenario import HOSTILE, OTHER_SESSION, build_database
 from toolkit.errors import UsageError
-from toolkit.report import build_report, render_html, render_json, render_markdown, write_report
-from toolkit.report_render import md_text
+from toolkit.report.build import (
+    build_report,
+    render_html,
+    render_json,
+    render_markdown,
+    write_report,
+)
+from toolkit.report.render import md_text
 
 GENERATED = "2026-02-01T09:00:00Z"
 GOLDEN = Path(__file__).parent / "data" / "report_session.md"

@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from toolkit.errors import UsageError
-from toolkit.events import EVENT_TYPES
-from toolkit.sample import (
+from toolkit.sample.generate import (
     DEFAULT_DATASET,
     SampleInfo,
     iter_session_events,
     read_manifest,
     write_sample,
 )
+from toolkit.store.records import EVENT_TYPES
 
 SPEC = Path(__file__).parent / "data" / "list-compliance-events.openapi.yml"  # upstream copy
 TYPES = set(EVENT_TYPES)
@@ -319,7 +319,7 @@ def test_bad_manifests_are_usage_errors(
 MEMORY_PROBE = """
 import sys, tracemalloc
 from pathlib import Path
-from toolkit.sample import write_sample
+from toolkit.sample.generate import write_sample
 tracemalloc.start()
 info = write_sample(sys.argv[1], sessions=2, events=200_000, seed=11)
 peak = tracemalloc.get_traced_memory()[1]

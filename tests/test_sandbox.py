@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from toolkit.errors import UsageError
-from toolkit.sample import SampleInfo, SessionInfo
-from toolkit.sandbox import Faults, Sandbox, fault_options
+from toolkit.sample.generate import SampleInfo, SessionInfo
+from toolkit.sandbox.server import Faults, Sandbox, fault_options
 
 AUTH = {"Authorization": "Bearer sandbox-token"}
 HTTP_DATE = "Wed, 21 Oct 2026 07:28:00 GMT"
@@ -380,7 +380,7 @@ def test_every_fault_option_has_help() -> None:
 
 SERVE = """
 import signal, sys
-from toolkit.sandbox import serve
+from toolkit.sandbox.server import serve
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may ignore it
 serve(sys.argv[1], on_ready=lambda url: print(url, flush=True))
 """

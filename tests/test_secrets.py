@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from toolkit import db
-from toolkit.api import Client, RetryPolicy
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_AUTH, EXIT_OK, EXIT_USAGE, UsageError
-from toolkit.sync import SyncOptions, sync_sessions
+from toolkit.ingest.client import Client, RetryPolicy
+from toolkit.ingest.sync import SyncOptions, sync_sessions
+from toolkit.store import database as db
 
 from .test_cli import cli, sync_args
 from .test_hostile import Reply, Scripted

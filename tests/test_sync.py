@@ -11,13 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from toolkit import db, sync
-from toolkit.api import Client, RetryPolicy
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_AUTH
-from toolkit.events import event_id
-from toolkit.sample import SampleInfo
-from toolkit.sync import SyncOptions, exit_code, sync_sessions
+from toolkit.ingest import sync
+from toolkit.ingest.client import Client, RetryPolicy
+from toolkit.ingest.events import event_id
+from toolkit.ingest.sync import SyncOptions, exit_code, sync_sessions
+from toolkit.sample.generate import SampleInfo
+from toolkit.store import database as db
 
 from .conftest import SANDBOX_TOKEN
 
@@ -217,7 +218,7 @@ def test_lagging_events_arrive_on_a_later_sync(sample_dataset, sandbox_factory, 
 
 
 def test_malformed_items_are_kept_whole_in_rejected_events(tmp_path, sandbox_factory, tmp_db):
-    from toolkit.sample import write_sample
+    from toolkit.sample.generate import write_sample
 
     info = write_sample(tmp_path / "ds", sessions=1, events=300, seed=1)
     path = info.out_dir / info.sessions[0].file
@@ -307,7 +308,7 @@ def test_sync_runs_duckdb_on_one_thread_and_restores_the_setting(
 
 
 def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandbox_factory, tmp_db):
-    from toolkit import queries
+    from toolkit.analysis import queries
 
     from .helpers import envelope, insert_events
 
@@ -338,7 +339,7 @@ def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandb
 def test_an_event_of_another_session_is_stored_once_whichever_session_serves_it(
     tmp_path, sandbox_factory, tmp_db, concurrency
 ):
-    from toolkit.sample import write_sample
+    from toolkit.sample.generate import write_sample
 
     info = write_sample(tmp_path / "ds", sessions=2, events=200, seed=3)
     one, two = info.sessions
@@ -360,8 +361,8 @@ def test_an_event_of_another_session_is_stored_once_whichever_session_serves_it(
 def test_an_event_served_again_long_after_is_compared_with_the_database(
     tmp_path, sandbox_factory, tmp_db, monkeypatch
 ):
-    from toolkit import digests
-    from toolkit.sample import write_sample
+    from toolkit.sample.generate import write_sample
+    from toolkit.store import digests
 
     monkeypatch.setattr(digests, "MERGE_AT", 4)  # so older additions keep only 8 bytes
     info = write_sample(tmp_path / "ds", sessions=1, events=300, seed=5)

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit import db
-from toolkit.events import EVENT_TYPES
+from toolkit.store import database as db
+from toolkit.store.records import EVENT_TYPES
 
 from .helpers import JSON_VALUES, ORG, SESSION, T0, envelope, event_id, insert_events
 

@@ -19,36 +19,33 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     "Secret": "config",
     "SessionRef": "config",
-    "SyncOptions": "sync",
-    "SyncResult": "sync",
-    "audit_summary": "queries",
-    "connect": "db",
-    "deleted_content": "queries",
-    "event_digest": "queries",
-    "moderation_log": "queries",
-    "poll_history": "queries",
-    "poll_responses": "queries",
-    "poll_results": "queries",
-    "polls_overview": "queries",
-    "qa_questions": "queries",
-    "query": "_query",
-    "question_replies": "queries",
-    "rejected_answers": "queries",
-    "rejected_items": "queries",
-    "run_sql": "queries",
-    "sessions": "queries",
-    "sync_history": "queries",
-    "sync_sessions": "sync",
-    "timeline": "queries",
-    "unknown_event_types": "queries",
-    "user_activity": "queries",
+    "SyncOptions": "ingest.sync",
+    "SyncResult": "ingest.sync",
+    "audit_summary": "analysis.queries",
+    "connect": "store.database",
+    "deleted_content": "analysis.queries",
+    "event_digest": "analysis.queries",
+    "moderation_log": "analysis.queries",
+    "poll_history": "analysis.queries",
+    "poll_responses": "analysis.queries",
+    "poll_results": "analysis.queries",
+    "polls_overview": "analysis.queries",
+    "qa_questions": "analysis.queries",
+    "query": "analysis.query",
+    "question_replies": "analysis.queries",
+    "rejected_answers": "analysis.queries",
+    "rejected_items": "analysis.queries",
+    "run_sql": "analysis.queries",
+    "sessions": "analysis.queries",
+    "sync_history": "analysis.queries",
+    "sync_sessions": "ingest.sync",
+    "timeline": "analysis.queries",
+    "unknown_event_types": "analysis.queries",
+    "user_activity": "analysis.queries",
 }
 
 if TYPE_CHECKING:
-    from ._query import query
-    from .config import Secret, SessionRef
-    from .db import connect
-    from .queries import (
+    from toolkit.analysis.queries import (
         audit_summary,
         deleted_content,
         event_digest,
@@ -68,7 +65,10 @@ if TYPE_CHECKING:
         unknown_event_types,
         user_activity,
     )
-    from .sync import SyncOptions, SyncResult, sync_sessions
+    from toolkit.analysis.query import query
+    from toolkit.config import Secret, SessionRef
+    from toolkit.ingest.sync import SyncOptions, SyncResult, sync_sessions
+    from toolkit.store.database import connect
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """`python -m toolkit` runs the command line."""
 
-from .cli import main
+from toolkit.cli import main
 
 main()

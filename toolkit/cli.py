@@ -10,9 +10,9 @@ from typing import Any
 import click
 import duckdb
 
-from . import commands, config, progress
-from .errors import EXIT_USAGE, ToolkitError
-from .sync import exit_code
+from toolkit import commands, config, progress
+from toolkit.errors import EXIT_USAGE, ToolkitError
+from toolkit.ingest.sync import exit_code
 
 F = Callable[..., Any]
 
@@ -219,7 +219,7 @@ def sample(out: Path, sessions: int, events: int, seed: int) -> None:
     \b
     Example: slido-compliance sample --out /tmp/sample --sessions 4 --events 100000
     """
-    from .sample import write_sample
+    from toolkit.sample.generate import write_sample
 
     with progress.counter("events", events) as tick:
         info = write_sample(out, sessions=sessions, events=events, seed=seed, progress=tick)
@@ -230,7 +230,7 @@ def fault_flags(fn: F) -> F:
     """One flag per `Faults` field of the sandbox (page shape and faults)."""
     from dataclasses import fields
 
-    from .sandbox_faults import Faults, flag
+    from toolkit.sandbox.faults import Faults, flag
 
     for field in reversed(fields(Faults)):
         name, default, help_text = flag(field.name), field.default, field.metadata["help"]
@@ -287,8 +287,8 @@ def sandbox(
     \b
     Example: slido-compliance sandbox --port 8765 --error-rate 0.1 --rate-limit-every 5
     """
-    from .sandbox import DEFAULT_TOKEN, serve
-    from .sandbox_faults import make_faults
+    from toolkit.sandbox.faults import make_faults
+    from toolkit.sandbox.server import DEFAULT_TOKEN, serve
 
     def ready(url: str) -> None:
         click.echo(f"sandbox serving {dataset or 'data/sample'} at {url} (Ctrl-C stops)")
@@ -325,7 +325,7 @@ def demo(db_path: Path, reports: Path) -> None:
     \b
     Example: slido-compliance demo
     """
-    from .demo import describe_demo, run_demo
+    from toolkit.demo import describe_demo, run_demo
 
     bar = progress.SyncBar()
     try:
@@ -337,7 +337,7 @@ def demo(db_path: Path, reports: Path) -> None:
 
 
 def _default_dataset() -> Path:
-    from .sample import default_dataset
+    from toolkit.sample.generate import default_dataset
 
     return default_dataset()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import db
-from .api import RetryPolicy
-from .config import Secret, SessionRef
-from .errors import UsageError
-from .sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
+from toolkit.config import Secret, SessionRef
+from toolkit.errors import UsageError
+from toolkit.ingest.client import RetryPolicy
+from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
+from toolkit.store import database as db
 
 
 def run_sync(
@@ -103,9 +103,9 @@ def run_sql(
     db_path: Path | None, query: str, fmt: str | None = None, out: Path | None = None
 ) -> bytes | None:
     """Run a read-only query; write it to `out`, or return the rendered bytes."""
-    from .adhoc import lock_down
-    from .adhoc import run_sql as query_frame
-    from .formats import render_frame, write_frame
+    from toolkit.analysis.adhoc import lock_down
+    from toolkit.analysis.adhoc import run_sql as query_frame
+    from toolkit.analysis.formats import render_frame, write_frame
 
     if query.startswith("@"):
         query = _read_query_file(Path(query[1:]))
@@ -139,7 +139,7 @@ def run_report(
     reveal_anonymous: bool = False,
 ) -> str | None:
     """Build the audit summary; write it to `out`, or return its text."""
-    from . import report
+    from toolkit.report import build as report
 
     fmt = _format_from(fmt, out, REPORT_SUFFIXES, "md")
     con = db.connect(db_path, read_only=True)

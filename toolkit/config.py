@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .errors import UsageError
+from toolkit.errors import UsageError
 
 COMMERCIAL_BASE = "https://webexapis.com/v1"
 GOV_BASE = "https://api-usgov.webex.com/v1"

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import db, report
-from .config import Secret, SessionRef
-from .sample import default_dataset, read_manifest
-from .sandbox import Sandbox
-from .sync import SyncOptions, SyncResult, sync_sessions
+from toolkit.config import Secret, SessionRef
+from toolkit.ingest.sync import SyncOptions, SyncResult, sync_sessions
+from toolkit.report import build as report
+from toolkit.sample.generate import default_dataset, read_manifest
+from toolkit.sandbox.server import Sandbox
+from toolkit.store import database as db
 
 DEMO_DB = Path("data/demo.duckdb")
 REPORT_DIR = Path("data/reports")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-from .sync import SyncResult
+from toolkit.ingest.sync import SyncResult
 
 
 def _enabled() -> bool:

@@ -1,0 +1,68 @@
+"""The one way helpers run SQL: a fixed statement, values bound as `$name` parameters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from toolkit.store.records import EVENT_TYPES
+
+KNOWN_EVENT_TYPES = EVENT_TYPES
+
+ANONYMOUS = "anonymous"
+ANONYMOUS_AUTHOR = "anonymous (the author)"
+
+
+def fetch(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run one SELECT with its values bound (never spliced) and return it as polars.
+
+    Example:
+        >>> query(con, "SELECT * FROM polls WHERE poll_id = $p", {"p": pid})  # doctest: +SKIP
+    """
+    release(con)
+    return con.sql(sql, params=params or None).pl()
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Finish a result an earlier `execute()` left unread, which would block `con.sql()`.
+
+    (DuckDB releases whose connections have no `complete()` need nothing here.)
+    """
+    complete = getattr(con, "complete", None)
+    if complete is not None:
+        complete()
+
+
+query = fetch  # the public name: toolkit.query(con, sql, params)
+
+
+@contextmanager
+def names_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, queries on `con` read `user_names` from one snapshot.
+
+    Naming the users means reading the `data` of every question and reply in the
+    database: most of what `user_activity`, `qa_questions` and `moderation_log` cost
+    (0.5 s of their 0.6-0.7 s each at a million events; bench/README.md). A session's
+    report calls all three. A temporary table of the same name, which DuckDB finds
+    before the view, lets them read the names once; it is dropped on leaving. If a
+    temporary `user_names` exists already, nothing is changed.
+    """
+    release(con)
+    try:
+        con.execute("CREATE TEMP TABLE user_names AS SELECT * FROM main.user_names")
+        made = True
+    except duckdb.Error:  # the name is taken here, or no temporary table: read as before
+        made = False
+    try:
+        yield
+    finally:
+        if made:
+            with contextlib.suppress(duckdb.Error):  # a failed connection keeps nothing
+                con.execute("DROP TABLE IF EXISTS temp.main.user_names")

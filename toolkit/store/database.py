@@ -1,0 +1,463 @@
+"""The DuckDB file: opening it, applying the SQL files, appending batches, the sync ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from toolkit import config
+from toolkit.errors import DatabaseLockedError, ToolkitError, UsageError
+from toolkit.store.digests import KnownDigests
+from toolkit.store.records import KnownPage
+
+SCHEMA_VERSION = 5  # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings
+MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
+_LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
+
+
+def sql_files() -> list[tuple[str, str]]:
+    """The package's SQL files as (name, text), in the order they are applied."""
+    folder = resources.files("toolkit.store") / "sql"
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
+
+
+def _sql_digest() -> str:
+    digest = hashlib.sha256()
+    for name, text in sql_files():
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return f"{SCHEMA_VERSION}:{digest.hexdigest()[:16]}"
+
+
+def connect(
+    path: str | Path | None = None,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    wait: float = 0.0,
+) -> duckdb.DuckDBPyConnection:
+    """Open the compliance database, creating or upgrading its tables and views.
+
+    Args:
+        path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
+        read_only: open without write access (the file must exist and be current).
+        memory_limit: DuckDB's memory limit for this connection; None means
+            MEMORY_LIMIT (the sync's memory budget) for a writable
+            connection and DuckDB's own default for a read-only one (queries and
+            reports, whose windows and joins over millions of events need more).
+        wait: seconds to keep retrying while another process holds the file.
+
+    Returns:
+        A DuckDB connection with every contract table and view in place.
+
+    Example:
+        >>> con = connect("data/compliance.duckdb")  # doctest: +SKIP
+        >>> con.sql("SELECT count(*) FROM events").fetchone()  # doctest: +SKIP
+    """
+    target = config.db_path(path)
+    if read_only and not target.exists():
+        raise UsageError(f"no database at {target}; run 'slido-compliance sync' or 'demo' first")
+    if not read_only:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(target, read_only, time.monotonic() + wait)
+    if memory_limit is None and not read_only:
+        memory_limit = MEMORY_LIMIT
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        # fewer, larger checkpoints: at the 16MB default, sync spent most of its
+        # database time checkpointing (bench/README.md)
+        con.execute("SET checkpoint_threshold = '64MB'")
+    _ensure_schema(con, target, read_only)
+    return con
+
+
+def _open(target: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+    while True:
+        try:
+            return duckdb.connect(str(target), read_only=read_only)
+        except duckdb.IOException as exc:
+            error = _lock_error(target, exc)
+            if not isinstance(error, DatabaseLockedError) or time.monotonic() >= deadline:
+                raise error from None
+        except duckdb.Error as exc:
+            raise UsageError(f"cannot open database {target}: {_first_line(exc)}") from None
+        time.sleep(0.25)
+
+
+def _check_size(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.I):
+        raise UsageError(f"memory limit {value!r} is not a size such as '256MB'")
+    return value
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool) -> None:
+    found = _stored_version(con)
+    if found and int(found.split(":", 1)[0]) > SCHEMA_VERSION:
+        raise UsageError(
+            f"database {target} was written by a newer release (schema {found}); "
+            "upgrade the toolkit"
+        )
+    wanted = _sql_digest()
+    if found == wanted:
+        return
+    if read_only:
+        if found and int(found.split(":", 1)[0]) == SCHEMA_VERSION:
+            _apply_temp_views(con)  # same tables, newer views: shadow the stored ones
+            return
+        raise UsageError(
+            f"database {target} needs a schema upgrade; run a sync on it once "
+            "(it opens the file for writing) and retry"
+        )
+    con.execute("BEGIN TRANSACTION")
+    for _name, text in sql_files():
+        con.execute(text)
+    con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
+    con.execute("COMMIT")
+
+
+def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create this release's views as temporary ones over a read-only file's tables.
+
+    The temporary catalog is searched first, so queries see the current views
+    even though the file still holds an older release's.
+    """
+    for name, text in sql_files():
+        if name.startswith("00_"):
+            continue  # tables: unchanged within a schema version
+        text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")
+        con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    # fetchall, not fetchone: a half-read result keeps the connection busy for con.sql()
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = 'schema_version'"
+    ).fetchall()
+    if not exists[0][0]:
+        return None
+    rows = con.execute(
+        "SELECT sql_digest FROM schema_version ORDER BY applied_at DESC LIMIT 1"
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _lock_error(target: Path, exc: BaseException) -> ToolkitError:
+    text = str(exc)
+    if "lock" not in text.lower():
+        return UsageError(f"cannot open database {target}: {_first_line(exc)}")
+    match = _LOCK_RE.search(text)
+    holder = ""
+    if match:
+        pid = f", PID {match.group(2)}" if match.group(2) else ""
+        holder = f" ({match.group(1).strip()}{pid})"
+    return DatabaseLockedError(
+        f"database {target} is locked by another process{holder}; "
+        "close it, wait for it to finish (--wait), or use --db"
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed whole, or rolled back whole."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with suppress(duckdb.Error, RuntimeError):  # a failed COMMIT may have ended it
+            con.execute("ROLLBACK")
+        _raise_if_interrupt(exc)
+        raise
+
+
+def _raise_if_interrupt(exc: BaseException) -> None:
+    """Raise KeyboardInterrupt for a Ctrl-C that DuckDB reports as its own error.
+
+    Met while it reads Arrow data, DuckDB wraps the KeyboardInterrupt; met in a
+    COMMIT, it says "Query interrupted" in a RuntimeError.
+    """
+    if not isinstance(exc, duckdb.Error | RuntimeError):
+        return
+    text = str(exc)
+    if "KeyboardInterrupt" in text or text.startswith("Query interrupted"):
+        raise KeyboardInterrupt from exc
+
+
+@dataclass
+class PageCounts:
+    """What one append stored: pages, items received, new events, rejected items."""
+
+    pages: int = 0
+    received: int = 0
+    new: int = 0
+    rejected: int = 0
+
+
+def append_events(
+    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table, sync_id: int
+) -> int:
+    """Append the events of a batch whose `event_id` is not stored yet; return how many.
+
+    The batch has the columns of `events.EVENT_SCHEMA`; an id repeated inside it is
+    stored once.
+    """
+    return _insert_from(
+        con,
+        "_incoming",
+        batch,
+        """
+        INSERT INTO events BY NAME
+        SELECT DISTINCT ON (i.event_id) i.*, ? AS sync_id
+        FROM _incoming AS i
+        WHERE i.event_id NOT IN (
+            SELECT e.event_id FROM events AS e
+            WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
+        )
+        """,
+        [sync_id],
+    )
+
+
+def insert_new_events(
+    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table, sync_id: int
+) -> int:
+    """Insert a batch whose events are known to be new (see `stored_digests`); return how many.
+
+    No comparison with what is stored: the caller has already left out every event
+    id of `stored_digests` and every id repeated in the batch.
+    """
+    return _insert_from(
+        con,
+        "_incoming",
+        batch,
+        """
+        INSERT INTO events BY NAME
+        SELECT i.*, ? AS sync_id FROM _incoming AS i
+        """,
+        [sync_id],
+    )
+
+
+def stored_digests(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> KnownDigests:
+    """The SHA-256 digests (event ids as bytes) of the events stored for a session.
+
+    Includes events of another session that the API served with this one, so a
+    re-sync recognises them too. About 32 bytes of memory per event.
+    """
+    digests = con.sql(
+        """
+        SELECT unhex(event_id) AS digest FROM events
+        WHERE session_id = $s AND session_org_id = $o
+        UNION
+        SELECT unhex(e.event_id) FROM events AS e, sync_runs AS r
+        WHERE e.sync_id = r.sync_id AND r.session_id = $s AND r.session_org_id = $o
+        ORDER BY digest  -- byte order, as KnownDigests keeps them: no sort in Python
+        """,
+        params={"s": session_id, "o": org_id},
+    ).to_arrow_table()
+    return KnownDigests.from_arrow(digests.column(0))
+
+
+def stored_pages(
+    con: duckdb.DuckDBPyConnection, org_id: str, session_id: str
+) -> dict[bytes, KnownPage]:
+    """The page bodies of a session whose items are all stored, by their SHA-256."""
+    rows = con.execute(
+        """
+        SELECT body_sha256, next_token, items FROM stored_pages
+        WHERE session_org_id = $o AND session_id = $s
+        """,
+        {"o": org_id, "s": session_id},
+    ).fetchall()
+    return {bytes(digest): KnownPage(nxt, items) for digest, nxt, items in rows}
+
+
+def record_pages(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    session_id: str,
+    pages: list[tuple[bytes, str | None, int]],
+    sync_id: int,
+) -> None:
+    """List pages (digest, next token, items) whose items are now all stored.
+
+    Call inside the transaction that stores their events, so a page is never listed
+    without them; the caller lists each page once (see `stored_pages`).
+    """
+    if not pages:
+        return
+    digests, nexts, items = (list(column) for column in zip(*pages, strict=True))
+    con.execute(
+        """
+        INSERT INTO stored_pages
+        SELECT $o, $s, unnest($digests), unnest($nexts), unnest($items), $r
+        """,
+        {
+            "o": org_id,
+            "s": session_id,
+            "digests": digests,
+            "nexts": nexts,
+            "items": items,
+            "r": sync_id,
+        },
+    )
+
+
+def append_rejects(con: duckdb.DuckDBPyConnection, rejects: pa.Table, sync_id: int) -> int:
+    """Append rejected items not already kept for this session (by the hash of their text)."""
+    return _insert_from(
+        con,
+        "_rejects",
+        rejects,
+        """
+        INSERT INTO rejected_events
+        SELECT DISTINCT ON (r.raw_sha256)
+            ?, now(), r.reason, r.raw, s.session_org_id, s.session_id, r.raw_sha256
+        FROM _rejects AS r, sync_runs AS s
+        WHERE s.sync_id = ?
+          AND NOT EXISTS (
+              SELECT 1 FROM rejected_events AS k
+              WHERE k.raw_sha256 = r.raw_sha256
+                AND k.session_id IS NOT DISTINCT FROM s.session_id
+          )
+        """,
+        [sync_id, sync_id],
+    )
+
+
+def _insert_from(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: pa.RecordBatch | pa.Table,
+    sql: str,
+    params: list[object],
+) -> int:
+    """Run an INSERT that reads an Arrow table registered as `name`; return the rows added."""
+    if table.num_rows == 0:
+        return 0
+    con.register(name, table)
+    try:
+        row = con.execute(sql, params).fetchone()
+    except (duckdb.Error, RuntimeError) as exc:
+        _raise_if_interrupt(exc)
+        raise
+    finally:
+        # in an aborted transaction (Ctrl-C) this fails; the next register replaces it
+        with suppress(duckdb.Error):
+            con.unregister(name)
+    return int(row[0]) if row else 0
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    session_id: str,
+    base_url: str,
+    started_at: datetime | None = None,
+) -> int:
+    """Open a `sync_runs` row in state `running` and return its sync_id.
+
+    `started_at` is when fetching began (the settled rule compares it with the
+    newest event), defaulting to now.
+    """
+    row = con.execute(
+        """
+        INSERT INTO sync_runs (sync_id, session_org_id, session_id, base_url, started_at, status)
+        VALUES (nextval('sync_id_seq'), ?, ?, ?, coalesce(?, now()), 'running')
+        RETURNING sync_id
+        """,
+        [org_id, session_id, base_url, started_at],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCounts) -> None:
+    """Add a group's counts to its run (call inside the group's transaction)."""
+    con.execute(
+        """
+        UPDATE sync_runs SET pages = pages + ?, events_received = events_received + ?,
+            events_new = events_new + ?, events_rejected = events_rejected + ?
+        WHERE sync_id = ?
+        """,
+        [counts.pages, counts.received, counts.new, counts.rejected, sync_id],
+    )
+
+
+def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
+    """Recompute a session's row of `session_activity_store` unless it is current.
+
+    Returns:
+        True if the row was (re)computed.
+    """
+    key = {"o": org_id, "s": session_id}
+    current = con.execute(
+        """
+        SELECT count(*) FROM session_activity_store AS a
+        WHERE a.session_org_id = $o AND a.session_id = $s
+          AND a.event_count = (
+              SELECT count(*) FROM events WHERE session_org_id = $o AND session_id = $s
+          )
+        """,
+        key,
+    ).fetchall()[0][0]
+    if current:
+        return False
+    with transaction(con):
+        con.execute(
+            "DELETE FROM session_activity_store WHERE session_org_id = $o AND session_id = $s",
+            key,
+        )
+        # the equality filter reaches the events scan: only this session is read
+        con.execute(
+            """
+            INSERT INTO session_activity_store BY NAME
+            SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s
+            """,
+            key,
+        )
+    return True
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, sync_id: int, status: str, error: str | None = None
+) -> None:
+    """Close a run with its outcome: `ok`, `partial` or `failed`, and the error if any."""
+    con.execute(
+        "UPDATE sync_runs SET status = ?, error = ?, finished_at = now() WHERE sync_id = ?",
+        [status, error, sync_id],
+    )
+
+
+def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark runs left `running` by a process that died as failed; return how many.
+
+    Only one process can hold the file for writing, so a `running` row seen by a
+    new writer belongs to a sync that was killed or crashed.
+    """
+    row = con.execute(
+        """
+        UPDATE sync_runs SET status = 'failed',
+            error = 'interrupted: the sync process stopped before this run finished; '
+                 || 'pages it committed are kept'
+        WHERE status = 'running'
+        RETURNING sync_id
+        """
+    ).fetchall()
+    return len(row)
