@@ -20,7 +20,8 @@ from toolkit.errors import DatabaseLockedError, ToolkitError, UsageError
 from toolkit.store.digests import KnownDigests
 from toolkit.store.records import KnownPage
 
-SCHEMA_VERSION = 5  # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings
+# 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings
+SCHEMA_VERSION = 5
 MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
