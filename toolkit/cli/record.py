@@ -10,6 +10,7 @@ import click
 from toolkit import commands, config, progress
 from toolkit.cli.main import cli
 from toolkit.cli.options import db_option, wait_option
+from toolkit.ingest.auth import short_token_warning
 from toolkit.ingest.sync import exit_code
 
 
@@ -70,13 +71,16 @@ def sync(
     Example: slido-compliance sync --org ORG --session SID
     """
     refs = config.session_refs(org, sessions, sessions_file)
+    token = config.load_token(token_file)
+    if warning := short_token_warning(token):
+        click.echo(f"Warning: {warning}", err=True)
     bar = progress.SyncBar()
     try:
         results = commands.run_sync(
             db_path,
             refs,
             config.base_url(base_url, gov),
-            config.load_token(token_file),
+            token,
             concurrency,
             max_wait,
             wait,
