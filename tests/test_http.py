@@ -270,3 +270,37 @@ def test_sync_with_a_short_token_warns_once_and_keeps_messages_legible(
     assert proc.stderr.count("Warning: the access token is only 1 characters long") == 1
     assert proc.stdout.count("HTTP 401: the access token is missing, invalid or expired") == 2
     assert "***" not in proc.stdout + proc.stderr  # nothing to redact: the token was not echoed
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        "http://192.0.2.1/v1/meetings?max=1",
+        "https://127.0.0.1:{port}/v1/meetings",
+        "http://127.0.0.1:1/v1/meetings",
+        "http://localhost:{port}/v1/meetings",
+    ],
+)
+def test_a_url_off_the_api_base_is_never_sent_the_token(sandbox_factory, elsewhere):
+    box = sandbox_factory()
+    requester = Requester(box.base_url, Secret(SANDBOX_TOKEN))
+    try:
+        with pytest.raises(ApiError, match="not followed, so the token is not sent elsewhere"):
+            requester.get(elsewhere.format(port=box.port), context="meetings")
+    finally:
+        requester.close()
+    assert box.request_log == []
+
+
+def test_a_full_url_on_the_api_base_is_fetched_as_a_link_next_url_would_be(
+    sandbox_factory, sample_dataset
+):
+    session = sample_dataset.sessions[0]
+    box = sandbox_factory(page_size=10)
+    requester = Requester(box.base_url, Secret(SANDBOX_TOKEN))
+    query = f"sessionOrgId={session.org_id}&sessionId={session.session_id}"
+    try:
+        resp = requester.get(f"{box.base_url}/slido/compliance/events?{query}", context="x")
+    finally:
+        requester.close()
+    assert resp.status_code == 200 and len(resp.json()["items"]) == 10

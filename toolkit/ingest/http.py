@@ -211,6 +211,7 @@ class Requester:
     ):
         check_transport(base_url)
         check_proxy(base_url)
+        self.origin = _origin(base_url)  # the token goes nowhere else
         self.tokens = token_source(token)
         self.policy = policy or RetryPolicy()
         self.gate = gate or RateGate(sleep=sleep)
@@ -253,6 +254,13 @@ class Requester:
         read: Callable[[requests.Response], T | Failure],
     ) -> T:
         """As `get`, with `read` turning a 200 answer into the result or a retryable Failure."""
+        if _origin(url) != self.origin:  # a `Link` or `next` URL the server made up
+            raise ApiError(
+                self.redact(
+                    f"{context}: the API pointed to {urlsplit(url).hostname}, not the "
+                    "API base's host; not followed, so the token is not sent elsewhere"
+                )
+            )
         attempt, renewed = 0, False
         while True:
             token = self.tokens.current()
@@ -395,6 +403,14 @@ def _read_body(resp: requests.Response) -> None:
     One read of the raw stream, where `content` would assemble it from 10 kB chunks.
     """
     resp._content = resp.raw.read(decode_content=True)  # what .content returns
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port, as urllib3 reads them (the default port made explicit)."""
+    parts = urllib3.util.parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    host = parts.host.lower() if parts.host else None
+    return scheme, host, parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
 def _as_is(resp: requests.Response) -> requests.Response:
