@@ -365,10 +365,16 @@ def test_the_context_manager_starts_and_stops(sample_dataset: SampleInfo) -> Non
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"error_rate": 1.5}, {"page_size": 0}, {"error_statuses": (404,)}, {"latency": -1}]
+    ("kwargs", "message"),
+    [
+        ({"error_rate": 1.5}, "--error-rate must be between 0 and 1, got 1.5"),
+        ({"page_size": 0}, "--page-size must be at least 1, got 0"),
+        ({"error_statuses": (404,)}, r"--error-statuses must be 5xx codes, got \(404,\)"),
+        ({"latency": -1}, "--latency must not be negative"),
+    ],
 )
-def test_bad_fault_values_are_usage_errors(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(UsageError):
+def test_bad_fault_values_are_usage_errors(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
         Faults(**kwargs)
 
 
