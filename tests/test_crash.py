@@ -245,8 +245,11 @@ def test_ctrl_c_mid_sync_exits_130_cleanly_and_a_rerun_completes_the_record(
     proc = subprocess.Popen(
         command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    # a page served means the schema is committed and fetching has begun (the file merely
+    # existing did not: on a busy machine the Ctrl-C could land in the schema's creation)
     deadline = time.monotonic() + 30
-    while not database.exists() and time.monotonic() < deadline:
+    while not pages_served(box, "", since=0) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
     time.sleep(after)  # fetching, with groups in flight
     proc.send_signal(signal.SIGINT)
