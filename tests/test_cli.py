@@ -191,10 +191,11 @@ def test_status_reports_settled_sessions(sample_dataset, sandbox_factory, tmp_db
     assert out.returncode == EXIT_OK
     session = sample_dataset.sessions[0]
     assert f"{session.session_id} (org {session.org_id}): {session.events} events" in out.stdout
-    from .test_promises import status_labels  # the label after the line's last ', '
+    from .test_promises import SETTLED, status_labels  # the label after the line's last ', '
 
     # the sample's newest event is long past: the sync just made settles it
-    assert status_labels(out.stdout) == {session.session_id: "settled"}, out.stdout
+    labels = status_labels(out.stdout)
+    assert labels == {session.session_id: "settled"}, f"{SETTLED}: {out.stdout}"
 
 
 def test_sample_command_writes_a_dataset(tmp_path):

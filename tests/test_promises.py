@@ -312,6 +312,10 @@ def test_the_locked_down_sql_command_still_answers_queries_of_the_record(outside
 # -- 4. the shared pause after a 429 ---------------------------------------------------------
 
 RETRY_AFTER = 1.5  # long enough that workers which do not pause fetch many pages in it
+LATENCY = 0.1  # per request: a worker's round trip is slower than reading a 429 and holding
+# requests per other session the sandbox may serve in the pause: one on the way when the
+# 429 was answered, and one sent before the rate-limited worker had read that answer
+SLIPPED_IN = 2
 
 
 def _session_of(target: str) -> str:
@@ -323,18 +327,20 @@ def test_a_429_to_one_session_pauses_every_session_until_retry_after(
 ):
     """Read from the sandbox's request log, in the order it served requests.
 
-    After the 429 to session A, each other session may have one request already on
-    the way; every later one must come after A's retry or after the pause has run
-    out (the 429's logged instant plus Retry-After: the earliest the pause can end).
+    Between session A's 429 and A's retry, each other session may be served the few
+    requests already sent before A's worker read the 429 (`SLIPPED_IN`); every later one
+    must come after A's retry or after the pause has run out as the log sees it (the
+    429's logged instant plus Retry-After, the earliest the pause can end). A sandbox
+    answering 429 to A only keeps the others from being told to wait themselves.
     """
     limited, *others = sample_dataset.sessions
-    pages = math.ceil(limited.events / 20)
+    pages = math.ceil(limited.events / 50)
     box = sandbox_factory(
-        page_size=20,
+        page_size=50,
         rate_limit_session=limited.session_id,
         rate_limit_every=pages // 2 + 1,  # one 429, half way through A's pages
         retry_after=str(RETRY_AFTER),
-        latency=0.005,
+        latency=LATENCY,
     )
     con, results = run(tmp_db, box, refs_of(sample_dataset), concurrency=3)
     con.close()
@@ -348,12 +354,12 @@ def test_a_429_to_one_session_pauses_every_session_until_retry_after(
     still_fetching = 0
     for other in others:
         later = [i for i in range(first + 1, len(log)) if log[i][1] == other.session_id]
-        in_pause = [i for i in later[1:] if i < retry and log[i][0] < paused_until]
-        assert not in_pause, (
-            f"{PAUSE}: session {other.session_id} was served {len(in_pause)} more requests "
-            f"after session A's 429 and before A's retry, inside A's {RETRY_AFTER} s pause"
+        in_pause = [i for i in later if i < retry and log[i][0] < paused_until]
+        assert len(in_pause) <= SLIPPED_IN, (
+            f"{PAUSE}: session {other.session_id} was served {len(in_pause)} requests after "
+            f"session A's 429 and before A's retry, inside A's {RETRY_AFTER} s pause"
         )
-        still_fetching += len(later) > 1
+        still_fetching += len(later) > SLIPPED_IN
     assert still_fetching, "no other session was still fetching after the 429: nothing tested"
 
 
