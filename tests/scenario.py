@@ -302,10 +302,21 @@ def scenario_event_ids() -> list[str]:
     return [event_id(event) for event in all_events()]
 
 
-def build_database(path: Path) -> Path:
-    """Write the scenario into a fresh DuckDB file at `path` and close it."""
+def retitled(events: list[dict[str, Any]], poll_id: str, title: str) -> list[dict[str, Any]]:
+    """The events with every snapshot of poll `poll_id` carrying `title` (a participant's text)."""
+    return [
+        {**ev, "data": {**ev["data"], "title": title}}
+        if ev["data"]["type"] == "poll" and ev["data"].get("pollId") == poll_id
+        else ev
+        for ev in events
+    ]
+
+
+def build_database(path: Path, events: list[dict[str, Any]] | None = None) -> Path:
+    """Write the scenario (or `events` in place of the main session's) into a fresh DuckDB
+    file at `path` and close it."""
     con = connect(path)
-    insert_events(con, all_events() + other_session_events())
+    insert_events(con, (all_events() if events is None else events) + other_session_events())
     con.execute(
         "INSERT INTO sync_runs VALUES (1, ?, ?, 'https://webexapis.com/v1', "
         "make_timestamptz(? * 1000), make_timestamptz(? * 1000), 2, 36, 35, 1, 'ok', NULL)",

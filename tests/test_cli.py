@@ -191,7 +191,11 @@ def test_status_reports_settled_sessions(sample_dataset, sandbox_factory, tmp_db
     assert out.returncode == EXIT_OK
     session = sample_dataset.sessions[0]
     assert f"{session.session_id} (org {session.org_id}): {session.events} events" in out.stdout
-    assert "settled" in out.stdout
+    from .test_promises import SETTLED, status_labels  # the label after the line's last ', '
+
+    # the sample's newest event is long past: the sync just made settles it
+    labels = status_labels(out.stdout)
+    assert labels == {session.session_id: "settled"}, f"{SETTLED}: {out.stdout}"
 
 
 def test_sample_command_writes_a_dataset(tmp_path):
@@ -251,12 +255,16 @@ def test_sql_writes_parquet_and_refuses_writes(synced_db, tmp_path):
 
 
 def test_report_writes_each_format(synced_db, sample_dataset, tmp_path):
+    from .test_promises import CHECKS  # each file parsed as its format
+
     session = sample_dataset.sessions[0].session_id
     for suffix in ("md", "html", "json"):
         target = tmp_path / f"report.{suffix}"
         out = cli("report", "--session", session, "--db", str(synced_db), "--out", str(target))
         assert out.returncode == EXIT_OK, out.stderr
-        assert session.split("_")[0] in target.read_text(encoding="utf-8")  # md escapes _
+        text = target.read_text(encoding="utf-8")
+        assert session.split("_")[0] in text  # md escapes _
+        CHECKS[suffix](text, f"report --out report.{suffix}", set())
     index = cli("report", "--db", str(synced_db))
     assert index.returncode == EXIT_OK and session.split("_")[0] in index.stdout
 

@@ -36,10 +36,16 @@ def test_base64_org_ids_are_reduced_to_their_uuid():
 
 
 @pytest.mark.parametrize(
-    "url", ["http://example.com/v1", "http://10.0.0.1/v1", "ftp://127.0.0.1/v1", "webexapis.com/v1"]
+    ("url", "message"),
+    [
+        ("http://example.com/v1", "refusing to send the access token over plain HTTP to example"),
+        ("http://10.0.0.1/v1", "refusing to send the access token over plain HTTP to 10.0.0.1"),
+        ("ftp://127.0.0.1/v1", r"'ftp://127.0.0.1/v1' is not an http\(s\) URL with a host"),
+        ("webexapis.com/v1", "write it plainly, e.g. https://webexapis.com/v1"),
+    ],
 )
-def test_plain_http_or_odd_schemes_are_refused_for_other_hosts(url):
-    with pytest.raises(UsageError):
+def test_plain_http_or_odd_schemes_are_refused_for_other_hosts(url, message):
+    with pytest.raises(UsageError, match=message):
         config.check_transport(url)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -127,11 +128,24 @@ def rows(path: Path) -> list[tuple]:
         con.close()
 
 
-def check_after_kill(path: Path, truth: set[str]) -> int | None:
-    """The invariants that hold after any kill; return the events stored (None: no schema yet)."""
+# What opening the file may say after the first victim died before committing its schema
+NOTHING_COMMITTED = (
+    r"no database at .*; run|database .* needs a schema upgrade|cannot open database "
+)
+
+
+def check_after_kill(path: Path, truth: set[str], committed_before: bool = True) -> int | None:
+    """The invariants that hold after any kill; return the events stored.
+
+    None only for a victim that found no committed schema (`committed_before` false)
+    and was killed before committing one; once a schema has been committed, no later
+    kill may make the file unreadable.
+    """
     try:
         con = db.connect(path, read_only=True)
-    except UsageError:  # killed before the file or its schema was committed: nothing to keep
+    except UsageError as exc:
+        assert not committed_before, f"a kill made the committed record unreadable: {exc}"
+        assert re.match(NOTHING_COMMITTED, str(exc)), f"unexpected refusal after a kill: {exc}"
         return None
     try:
         ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
@@ -184,7 +198,7 @@ def test_sync_killed_anywhere_then_rerun_matches_a_clean_sync(
             kills.append(kill_after_commit(command, box, larger))
         else:
             kills.append(kill_after(command, moment))
-        stored.append(check_after_kill(victim, truth))
+        stored.append(check_after_kill(victim, truth, any(n is not None for n in stored)))
     timed_run(command)
 
     assert rows(victim) == reference, "the record differs from a clean sync"
@@ -231,8 +245,11 @@ def test_ctrl_c_mid_sync_exits_130_cleanly_and_a_rerun_completes_the_record(
     proc = subprocess.Popen(
         command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    # a page served means the schema is committed and fetching has begun (the file merely
+    # existing did not: on a busy machine the Ctrl-C could land in the schema's creation)
     deadline = time.monotonic() + 30
-    while not database.exists() and time.monotonic() < deadline:
+    while not pages_served(box, "", since=0) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
     time.sleep(after)  # fetching, with groups in flight
     proc.send_signal(signal.SIGINT)

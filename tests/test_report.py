@@ -14,6 +14,7 @@ import pytest
 import toolkit
 from tests.helpers import SESSION, T0, envelope, insert_events
 from tests.scenario import HOSTILE, OTHER_SESSION, build_database
+from tests.test_promises import CHECKS
 from toolkit.errors import UsageError
 from toolkit.report.build import (
     build_report,
@@ -220,10 +221,12 @@ def test_a_session_not_yet_settled_is_flagged_at_the_top(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "json"])
-def test_write_report_writes_each_format(con, tmp_path: Path, fmt: str) -> None:
+def test_write_report_writes_each_format(con, report, tmp_path: Path, fmt: str) -> None:
     path = write_report(con, tmp_path / f"report.{fmt}", fmt, SESSION, generated_at=GENERATED)
     text = path.read_text(encoding="utf-8")
     assert SESSION in text or md_text(SESSION) in text
+    titles = {section.title for section in report.sections}
+    CHECKS[fmt](text, f"write_report(..., {fmt!r})", titles)  # parsed as that format
 
 
 def test_write_report_refuses_an_unknown_format(con, tmp_path: Path) -> None:

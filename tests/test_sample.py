@@ -287,9 +287,16 @@ def test_rewriting_a_dataset_replaces_its_files(tmp_path: Path) -> None:
     assert sorted((tmp_path / "events").iterdir()) == [tmp_path / second.sessions[0].file]
 
 
-@pytest.mark.parametrize("kwargs", [{"sessions": 0}, {"events": 5}, {"seed": -1}])
-def test_bad_sizes_are_usage_errors(tmp_path: Path, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(UsageError):
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sessions": 0}, "--sessions must be at least 1, got 0"),
+        ({"events": 5}, r"--events must be at least 10 per session \(30 for 3 sessions\), got 5"),
+        ({"seed": -1}, "--seed must be zero or positive, got -1"),
+    ],
+)
+def test_bad_sizes_are_usage_errors(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
         write_sample(tmp_path, **kwargs)
 
 

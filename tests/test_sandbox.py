@@ -206,6 +206,16 @@ def test_rate_limit_can_come_without_retry_after(
     assert response.status_code == 429 and "Retry-After" not in response.headers
 
 
+def test_rate_limit_session_answers_429_to_that_session_only_counting_its_requests(
+    sandbox_factory: Factory, sample_dataset: SampleInfo
+) -> None:
+    limited, other, *_ = sample_dataset.sessions
+    box = sandbox_factory(rate_limit_session=limited.session_id, rate_limit_every=2)
+    statuses = [(get(box, other).status_code, get(box, limited).status_code) for _ in range(4)]
+    assert statuses == [(200, 200), (200, 429), (200, 200), (200, 429)]
+    assert [entry[3] for entry in box.request_log] == [s for pair in statuses for s in pair]
+
+
 def test_locked_answers_423(sandbox_factory: Factory, first: SessionInfo) -> None:
     box = sandbox_factory(locked_every=3, retry_after="2")
     statuses = [get(box, first) for _ in range(3)]
@@ -365,16 +375,23 @@ def test_the_context_manager_starts_and_stops(sample_dataset: SampleInfo) -> Non
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"error_rate": 1.5}, {"page_size": 0}, {"error_statuses": (404,)}, {"latency": -1}]
+    ("kwargs", "message"),
+    [
+        ({"error_rate": 1.5}, "--error-rate must be between 0 and 1, got 1.5"),
+        ({"page_size": 0}, "--page-size must be at least 1, got 0"),
+        ({"error_statuses": (404,)}, r"--error-statuses must be 5xx codes, got \(404,\)"),
+        ({"latency": -1}, "--latency must not be negative"),
+    ],
 )
-def test_bad_fault_values_are_usage_errors(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(UsageError):
+def test_bad_fault_values_are_usage_errors(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
         Faults(**kwargs)
 
 
 def test_every_fault_option_has_help() -> None:
     options = fault_options()
     assert {"latency", "rate_limit_every", "drop_rate", "repeat_next", "lag_ms"} <= set(options)
+    assert "rate_limit_session" in options
     assert all(text for text in options.values())
 
 

@@ -301,6 +301,13 @@ REFUSALS = textwrap.dedent(
     """
 )
 
+# what the client says when it refuses a base URL, by the reason it refuses it
+REFUSED_URL = (
+    r"refusing to send the access token over plain HTTP to \S+; use https"
+    r"|carries a user name or password; remove it"
+    r"|has a backslash, space or control character, or names its host ambiguously"
+    r"|is not an http\(s\) URL with a host"
+)
 PLAIN_HTTP_ELSEWHERE = [
     "http://192.0.2.1/v1",
     "http://192.0.2.1:80/v1",
@@ -345,7 +352,7 @@ def test_plain_http_to_another_host_is_refused_before_any_connection(url, refusa
         assert result["code"] == EXIT_USAGE, result
         assert result["stderr"].startswith("Error: ") and "Traceback" not in result["stderr"]
         assert_not_in(result["stdout"] + result["stderr"], "the refusal")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match=REFUSED_URL):
         Client(url, Secret(TOKEN))
 
 
@@ -360,7 +367,7 @@ def test_loopback_sandboxes_are_allowed_over_plain_http():
 
 
 def test_a_url_carrying_credentials_is_refused_without_echoing_them():
-    with pytest.raises(UsageError) as refused:
+    with pytest.raises(UsageError, match="carries a user name or password") as refused:
         Client("https://user:hunter2-password@webexapis.com/v1", Secret(TOKEN))
     assert "hunter2" not in str(refused.value)
 

@@ -49,6 +49,12 @@ class Faults:
     rate_limit_every: int = _opt(0, "answer every Nth events request 429 (0: never)")
     """Answer every Nth events request `429 Too Many Requests`, with `retry_after`."""
 
+    rate_limit_session: str | None = _opt(
+        None, "answer 429s to this session only, counting --rate-limit-every among its requests"
+    )
+    """Rate-limit one session only: `rate_limit_every` then counts that session's requests,
+    and no other session is answered 429, so a test can see whether the others pause."""
+
     locked_every: int = _opt(0, "answer every Nth events request 423 Locked (0: never)")
     """Answer every Nth events request `423 Locked`, with `retry_after`.
 
@@ -143,14 +149,19 @@ class FaultPlan:
     def __init__(self, faults: Faults):
         self.faults = faults
         self._counter = itertools.count(1)
+        self._limited = itertools.count(1)  # requests of `rate_limit_session`
         self._lock = threading.Lock()
 
-    def decide(self) -> str:
+    def decide(self, session_id: str = "") -> str:
         """The next request's fault: "429", "423", "drop", "5xx" code, "truncate", "html" or ""."""
+        f = self.faults
         with self._lock:
             n = next(self._counter)
-        f = self.faults
-        if f.rate_limit_every and n % f.rate_limit_every == 0:
+            if f.rate_limit_session is not None:  # count that session's requests only
+                n_limited = next(self._limited) if session_id == f.rate_limit_session else 0
+            else:
+                n_limited = n
+        if f.rate_limit_every and n_limited and n_limited % f.rate_limit_every == 0:
             return "429"
         if f.locked_every and n % f.locked_every == 0:
             return "423"

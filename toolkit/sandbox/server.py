@@ -187,7 +187,12 @@ class Sandbox:
         self._sessions = {}
 
     def log(self, method: str, target: str, status: int) -> None:
-        """Record one request in `request_log` (status 0: the connection was dropped)."""
+        """Record one request in `request_log` (status 0: the connection was dropped).
+
+        Entries are `(monotonic instant, method, target, status)`, appended under a lock
+        once the answer is decided, so a list index is the request's sequence number and
+        the instants never decrease: tests read the order of requests from it.
+        """
         with self._lock:
             self.request_log.append((time.monotonic(), method, target, status))
 
@@ -237,7 +242,7 @@ class Sandbox:
             raise RefusedError(400, f"invalid start token: {exc}") from None
 
     def _serve(self, pages: SessionPages, page: int, tracking_id: str) -> Response:
-        fault = self._plan.decide()
+        fault = self._plan.decide(pages.session_id)
         if self.faults.latency:
             time.sleep(self.faults.latency)
         if fault in ("429", "423"):
