@@ -61,7 +61,7 @@ def _md_glance(glance: Glance) -> list[str]:
     """The first page's answers: the meeting, and whether the record is complete."""
     rows = [(fact.label, fact.value) for fact in glance.meeting]
     rows += [
-        ("Completeness", f"{'Settled' if glance.settled else 'Not settled'}: {glance.verdict}"),
+        ("Completeness", f"{'Settled' if glance.settled else 'Not settled'}. {glance.verdict}"),
         ("Sync runs", glance.syncs),
         ("Event digest (SHA-256)", glance.digest),
     ]
