@@ -283,7 +283,7 @@ def test_the_first_page_names_the_discovered_meeting(tmp_path: Path) -> None:
     try:
         con.execute(
             "INSERT INTO meetings (session_id, session_org_id, title, host_email, "
-            "host_display_name, start, \"end\", first_discovered_at, last_discovered_at, raw) "
+            'host_display_name, start, "end", first_discovered_at, last_discovered_at, raw) '
             "VALUES (?, 'org', ?, 'h@example.org', 'Hana', TIMESTAMPTZ '2026-01-01 00:00:00+00', "
             "TIMESTAMPTZ '2026-01-01 01:00:00+00', now(), now(), '{}')",
             [SESSION, "Board <b>meeting</b>"],
@@ -300,7 +300,9 @@ def test_the_first_page_names_the_discovered_meeting(tmp_path: Path) -> None:
 def test_ids_sit_small_on_a_line_of_their_own_under_each_row(report) -> None:
     html = render_html(report)
     assert "Under each row: Question · Posted by (user id)" in html
-    assert '<tr class="ids"><td colspan="13"><span class="v"><span class="l">Question</span>' in html
+    assert (
+        '<tr class="ids"><td colspan="13"><span class="v"><span class="l">Question</span>' in html
+    )
 
 
 def test_the_index_links_each_sessions_report_relatively(con) -> None:

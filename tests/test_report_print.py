@@ -166,7 +166,7 @@ def test_the_html_printed_by_the_browser_with_its_defaults_loses_nothing(
     subprocess.run(command, capture_output=True, timeout=300, check=True)
     text = pdf_text(printed)
     assert missing_from(text, must_appear(con, session_id, report)) == []
-    assert squeeze(f"Page 1 of") in text and squeeze(session_id) in text  # running header, numbers
+    assert squeeze("Page 1 of") in text and squeeze(session_id) in text  # running header, numbers
 
 
 @needs_browser

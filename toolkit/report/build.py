@@ -20,9 +20,9 @@ import polars as pl
 from toolkit.analysis import queries as q
 from toolkit.analysis.query import names_read_once
 from toolkit.errors import UsageError
+from toolkit.report.document import render_html
 from toolkit.report.glance import build_glance
 from toolkit.report.model import Chart, Report, Section, Table, facts, plain, table_from_frame
-from toolkit.report.document import render_html
 from toolkit.report.render import render_json, render_markdown
 from toolkit.report.sections import (
     DIGEST_RULE,

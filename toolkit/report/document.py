@@ -208,7 +208,8 @@ def _id_part(label: str, value: Value, href: str | None) -> str:
     text = html_text(value)
     if href:
         text = f'<a href="{escape(href, quote=True)}">{text}</a>'
-    return f'<span class="v"><span class="l">{html_text(label)}</span><span class="id">{text}</span></span>'
+    label_span = f'<span class="l">{html_text(label)}</span>'
+    return f'<span class="v">{label_span}<span class="id">{text}</span></span>'
 
 
 def _cell(value: Value, kind: str) -> str:

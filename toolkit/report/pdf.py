@@ -11,6 +11,7 @@ import base64
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 
@@ -55,7 +56,7 @@ def _with_metadata(data: bytes, title: str, creator: str) -> bytes:
     """The PDF with Creator (which browser printed it) and Title set, pages untouched."""
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter(clone_from=reader)
-    old = reader.metadata or {}
+    old: dict[str, Any] = dict(reader.metadata or {})
     writer.add_metadata(
         {
             "/Title": title or str(old.get("/Title", "")),
