@@ -144,6 +144,10 @@ def run_report(
     fmt = _format_from(fmt, out, REPORT_SUFFIXES, "md")
     if fmt == "pdf" and out is None:
         raise UsageError("--format pdf writes a file: give --out F, e.g. --out report.pdf")
+    if fmt == "pdf":
+        from toolkit.report.browser import find_browser
+
+        find_browser()  # before the report is built: say at once what to install
     con = db.connect(db_path, read_only=True)
     try:
         if out is not None:
