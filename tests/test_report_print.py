@@ -22,6 +22,7 @@ import pytest
 
 import toolkit
 from toolkit.config import Secret, SessionRef
+from toolkit.errors import ToolkitError
 from toolkit.ingest.sync import SyncOptions, sync_sessions
 from toolkit.report.browser import Browser, find_browser
 from toolkit.report.build import build_report
@@ -37,7 +38,7 @@ GENERATED = "2026-02-01T09:00:00Z"
 def _browser_or_none() -> Path | None:
     try:
         return find_browser()
-    except toolkit.ToolkitError:
+    except ToolkitError:
         return None
 
 
