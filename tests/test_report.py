@@ -143,6 +143,13 @@ SAFE_TAGS = {
     "line",
     "rect",
     "text",
+    "header",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "wbr",
 }
 
 
@@ -156,6 +163,7 @@ def test_html_escapes_hostile_text_from_participants(report) -> None:
 def test_html_is_one_self_contained_file_with_an_inline_chart(report) -> None:
     html = render_html(report)
     assert "<svg" in html and "Content-Security-Policy" in html
+    assert "<script" not in html.lower() and " on" + "load=" not in html
     assert not re.search(r"<[^>]*\b(src|href)=|@import|url\(", html, re.IGNORECASE)
 
 
@@ -230,8 +238,8 @@ def test_write_report_writes_each_format(con, report, tmp_path: Path, fmt: str) 
 
 
 def test_write_report_refuses_an_unknown_format(con, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="unknown report format 'pdf'"):
-        write_report(con, tmp_path / "report.pdf", "pdf", SESSION)
+    with pytest.raises(UsageError, match="unknown report format 'docx'"):
+        write_report(con, tmp_path / "report.docx", "docx", SESSION)
 
 
 def test_a_failed_sync_without_events_still_gives_a_report_that_says_so(tmp_path: Path) -> None:
@@ -261,3 +269,55 @@ def test_a_hostile_event_type_is_escaped_in_the_chart_legend_and_notices(tmp_pat
         con.close()
     assert "&lt;svg onload=alert(1)&gt;" in html
     assert "<svg onload" not in html
+
+
+def test_the_first_page_shows_meeting_verdict_digest_and_chart_before_any_table(con, report):
+    html = render_html(report)
+    cover = html[html.index('<header class="cover"') : html.index("</header>")]
+    assert "<table" not in cover and "<svg" in cover
+    assert cover.count("not discovered") == 4  # title, host, scheduled start and end
+    assert "Settled" in cover and toolkit.event_digest(con, SESSION) in cover
+    assert "1 sync run(s) at" in cover and "Headline figures" in cover
+
+
+def test_the_first_page_names_the_discovered_meeting(tmp_path: Path) -> None:
+    path = build_database(tmp_path / "met.duckdb")
+    con = toolkit.connect(path)
+    try:
+        con.execute(
+            "INSERT INTO meetings (session_id, session_org_id, title, host_email, "
+            'host_display_name, start, "end", first_discovered_at, last_discovered_at, raw) '
+            "VALUES (?, 'org', ?, 'h@example.org', 'Hana', TIMESTAMPTZ '2026-01-01 00:00:00+00', "
+            "TIMESTAMPTZ '2026-01-01 01:00:00+00', now(), now(), '{}')",
+            [SESSION, "Board <b>meeting</b>"],
+        )
+        met = build_report(con, SESSION, generated_at=GENERATED)
+    finally:
+        con.close()
+    html, markdown = render_html(met), render_markdown(met)
+    assert "Board &lt;b&gt;meeting&lt;/b&gt;" in html and "Hana &lt;h@example.org&gt;" in html
+    assert "2026-01-01T01:00:00Z" in html and "not discovered" not in html
+    assert r"| Meeting | Board \<b\>meeting\</b\> |" in markdown
+
+
+def test_ids_sit_small_on_a_line_of_their_own_under_each_row(report) -> None:
+    html = render_html(report)
+    assert "Under each row: Question · Posted by (user id)" in html
+    assert (
+        '<tr class="ids"><td colspan="13"><span class="v"><span class="l">Question</span>' in html
+    )
+
+
+def test_the_index_links_each_sessions_report_relatively(con) -> None:
+    index = build_report(con, generated_at=GENERATED, links="{session_id}.html")
+    html = render_html(index)
+    for sid in (SESSION, OTHER_SESSION):
+        assert f'<a href="{sid}.html">{sid}</a>' in html
+    assert not re.search(r'href="(?!\w[\w.-]*\.html")', html)
+
+
+def test_the_running_header_cannot_break_out_of_the_stylesheet() -> None:
+    from toolkit.report.document import css_string
+
+    quoted = css_string('x</style><script>"')
+    assert "<" not in quoted and '"' not in quoted[1:-1] and "\\3c " in quoted

@@ -96,7 +96,7 @@ def _format_from(fmt: str | None, out: Path | None, allowed: dict[str, str], def
 
 
 SQL_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "table"}
-REPORT_SUFFIXES = {".md": "md", ".html": "html", ".htm": "html", ".json": "json"}
+REPORT_SUFFIXES = {".md": "md", ".html": "html", ".htm": "html", ".json": "json", ".pdf": "pdf"}
 
 
 def run_sql(
@@ -142,6 +142,12 @@ def run_report(
     from toolkit.report import build as report
 
     fmt = _format_from(fmt, out, REPORT_SUFFIXES, "md")
+    if fmt == "pdf" and out is None:
+        raise UsageError("--format pdf writes a file: give --out F, e.g. --out report.pdf")
+    if fmt == "pdf":
+        from toolkit.report.browser import find_browser
+
+        find_browser()  # before the report is built: say at once what to install
     con = db.connect(db_path, read_only=True)
     try:
         if out is not None:

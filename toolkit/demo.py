@@ -61,20 +61,25 @@ def run_demo(
             con.close()
     con = db.connect(db_path, read_only=True)
     try:
-        paths = _write_reports(con, report_dir, refs[0].session_id)
+        paths = _write_reports(con, report_dir, [r.session_id for r in refs])
         headline = _headline(con)
     finally:
         con.close()
     return DemoResult(db_path, dataset, server.base_url, results, paths, headline)
 
 
-def _write_reports(con, report_dir: Path, first_session: str) -> list[Path]:
+def _write_reports(con, report_dir: Path, sessions: list[str]) -> list[Path]:
+    """The index (HTML linking each session's HTML report, and Markdown), every session's
+    HTML report, and the first session's Markdown."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    return [
+    links = "{session_id}.html"  # relative: the folder can move as a whole
+    paths = [
+        report.write_report(con, report_dir / "index.html", "html", links=links),
         report.write_report(con, report_dir / "index.md", "md"),
-        report.write_report(con, report_dir / f"{first_session}.html", "html", first_session),
-        report.write_report(con, report_dir / f"{first_session}.md", "md", first_session),
     ]
+    paths += [report.write_report(con, report_dir / f"{s}.html", "html", s) for s in sessions]
+    paths.append(report.write_report(con, report_dir / f"{sessions[0]}.md", "md", sessions[0]))
+    return paths
 
 
 def _headline(con) -> dict[str, int]:

@@ -38,9 +38,10 @@ def sql(query: str, fmt: str | None, out: Path | None, db_path: Path | None) -> 
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "html", "json"]),
+    type=click.Choice(["md", "html", "json", "pdf"]),
     default=None,
-    help="Report format (default: md, or from --out's suffix).",
+    help="Report format (default: md, or from --out's suffix); pdf needs --out and a "
+    "Chromium or Chrome.",
 )
 @out_option
 @db_option
@@ -60,5 +61,9 @@ def report(
 
     \b
     Example: slido-compliance report --session SID --format html --out report.html
+
+    \b
+    The PDF is the HTML printed by a headless Chromium or Chrome found on the
+    machine ($CHROME, chromium, chromium-browser, google-chrome).
     """
     emit(commands.run_report(db_path, session_id, fmt, out, reveal_anonymous), out)

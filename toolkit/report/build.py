@@ -8,9 +8,11 @@ callers (and tests) may fix with `generated_at`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 import polars as pl
@@ -18,8 +20,10 @@ import polars as pl
 from toolkit.analysis import queries as q
 from toolkit.analysis.query import names_read_once
 from toolkit.errors import UsageError
+from toolkit.report.document import render_html
+from toolkit.report.glance import build_glance
 from toolkit.report.model import Chart, Report, Section, Table, facts, plain, table_from_frame
-from toolkit.report.render import render_html, render_json, render_markdown
+from toolkit.report.render import render_json, render_markdown
 from toolkit.report.sections import (
     DIGEST_RULE,
     SessionData,
@@ -47,6 +51,7 @@ REPORT_FORMATS = {
     "html": render_html,
     "json": render_json,
 }
+BINARY_FORMATS = ("pdf",)
 CHART_WIDTHS = (
     ("1m", 60),
     ("5m", 300),
@@ -65,6 +70,7 @@ def build_report(
     reveal_anonymous: bool = False,
     *,
     generated_at: datetime | str | None = None,
+    links: str | None = None,
 ) -> Report:
     """Gather the audit summary of one session, or an index of all sessions.
 
@@ -74,6 +80,8 @@ def build_report(
         reveal_anonymous: name the real actor behind anonymous posts; the report
             then says so at the top.
         generated_at: the time to print as generated-at (default: now, UTC).
+        links: for the index, where each session's report is, relative to the
+            index, as a pattern such as "{session_id}.html" (the HTML links them).
 
     Raises:
         UsageError: if nothing is stored for `session_id`.
@@ -84,7 +92,7 @@ def build_report(
     """
     stamp = str(plain(generated_at or datetime.now(timezone.utc)))
     if session_id is None:
-        return _index_report(con, stamp, reveal_anonymous)
+        return _index_report(con, stamp, reveal_anonymous, links)
     return _session_report(con, session_id, stamp, reveal_anonymous)
 
 
@@ -96,18 +104,26 @@ def write_report(
     reveal_anonymous: bool = False,
     *,
     generated_at: datetime | str | None = None,
+    links: str | None = None,
 ) -> Path:
-    """Build the report and write it to `path` as `md`, `html` or `json` (UTF-8).
+    """Build the report and write it to `path` as `md`, `html`, `json` (UTF-8) or `pdf`.
+
+    The PDF is the HTML printed by a headless Chromium or Chrome (`report.pdf`).
 
     Example:
         >>> write_report(con, "audit.html", "html", "SID")  # doctest: +SKIP
         PosixPath('audit.html')
     """
-    if fmt not in REPORT_FORMATS:
-        raise UsageError(f"unknown report format {fmt!r}; choose md, html or json")
-    report = build_report(con, session_id, reveal_anonymous, generated_at=generated_at)
+    if fmt not in REPORT_FORMATS and fmt not in BINARY_FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}; choose md, html, json or pdf")
+    report = build_report(con, session_id, reveal_anonymous, generated_at=generated_at, links=links)
     target = Path(path)
-    target.write_text(REPORT_FORMATS[fmt](report), encoding="utf-8")
+    if fmt == "pdf":
+        from toolkit.report.pdf import print_pdf  # only this format needs a browser
+
+        print_pdf(render_html(report), target, title=report.title)
+    else:
+        target.write_text(REPORT_FORMATS[fmt](report), encoding="utf-8")
     return target
 
 
@@ -140,6 +156,7 @@ def _session_report(
         sections=sections,
         chart=chart,
         meta={"session_id": session_id, "event_digest": data.summary["event_digest"]},
+        glance=build_glance(con, data),
     )
 
 
@@ -231,13 +248,15 @@ def _timeline_table(chart: Chart) -> Table | None:
     )
 
 
-def _index_report(con: duckdb.DuckDBPyConnection, stamp: str, reveal: bool) -> Report:
+def _index_report(
+    con: duckdb.DuckDBPyConnection, stamp: str, reveal: bool, links: str | None
+) -> Report:
     overview = q.sessions(con)
     digests = [q.event_digest(con, sid) for sid in overview.get_column("session_id").to_list()]
     overview = overview.with_columns(pl.Series("event_digest", digests, dtype=pl.String))
     unknown, rejected = q.unknown_event_types(con), q.rejected_items(con)
     sections = (
-        _index_overview(overview),
+        _index_overview(overview, links),
         activity_section(q.user_activity(con, None, reveal), None),
         _index_completeness(overview, unknown, rejected),
     )
@@ -270,6 +289,8 @@ def _settled(overview: pl.DataFrame) -> int:
 SESSION_COLUMNS = {
     "session_id": "Session",
     "session_org_id": "Organisation",
+    "title": "Meeting",
+    "host_display_name": "Host",
     "first_event_at": "First event",
     "last_event_at": "Last event",
     "event_count": "Events",
@@ -286,7 +307,7 @@ SESSION_COLUMNS = {
 }
 
 
-def _index_overview(overview: pl.DataFrame) -> Section:
+def _index_overview(overview: pl.DataFrame, links: str | None) -> Section:
     figures = facts(
         [
             ("Sessions", overview.height),
@@ -296,6 +317,9 @@ def _index_overview(overview: pl.DataFrame) -> Section:
         ]
     )
     table = table_from_frame("sessions", "Sessions", overview, SESSION_COLUMNS)
+    if links:
+        ids = overview.get_column("session_id").to_list()
+        table = replace(table, hrefs=tuple(links.format(session_id=quote(i, safe="")) for i in ids))
     return Section("overview", "Overview", facts=figures, tables=(table,))
 
 

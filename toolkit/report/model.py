@@ -27,6 +27,16 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Value, ...], ...]
     note: str = ""
+    kinds: tuple[str, ...] = ()
+    hrefs: tuple[str | None, ...] = ()
+
+    def kind(self, index: int) -> str:
+        """What the index-th column holds: id, text, time, number, or plain (the default).
+
+        The HTML gives participant texts the room and sets ids small on a line of
+        their own; the other renderings ignore it.
+        """
+        return self.kinds[index] if index < len(self.kinds) else "plain"
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,17 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Glance:
+    """What the first page answers: which meeting, and whether the record is complete."""
+
+    meeting: tuple[Fact, ...]
+    settled: bool
+    verdict: str
+    syncs: str
+    digest: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     """The audit summary of one session (or an index of all), ready to render.
 
@@ -78,6 +99,7 @@ class Report:
     sections: tuple[Section, ...] = ()
     chart: Chart | None = None
     meta: Mapping[str, Value] = field(default_factory=dict)
+    glance: Glance | None = None
 
     def section(self, key: str) -> Section:
         """The section with this key."""
@@ -98,13 +120,41 @@ def plain(value: Any) -> Value:
     return str(value)
 
 
+# The columns holding what participants wrote (or chose): they get the room in the HTML.
+TEXT_COLUMNS = frozenset(
+    {
+        "text",
+        "question_text",
+        "title",
+        "poll_title",
+        "question_title",
+        "option_title",
+        "answer_text",
+        "chosen_options",
+    }
+)
+ID_COLUMNS = frozenset({"raw_sha256", "event_digest"})
+
+
+def column_kind(name: str, dtype: pl.DataType) -> str:
+    """The kind of a source column, from its name and type (see `Table.kind`)."""
+    if name in TEXT_COLUMNS:
+        return "text"
+    if dtype.is_numeric():
+        return "number"
+    if name in ID_COLUMNS or name.endswith("_id"):
+        return "id"
+    return "time" if name.endswith("_at") else "plain"
+
+
 def table_from_frame(
     key: str, title: str, df: pl.DataFrame, columns: Mapping[str, str], note: str = ""
 ) -> Table:
     """A table of the frame's `columns` (source name -> header), in frame order."""
     names = [name for name in columns if name in df.columns]
     rows = tuple(tuple(plain(v) for v in row) for row in df.select(names).iter_rows())
-    return Table(key, title, tuple(columns[name] for name in names), rows, note)
+    kinds = tuple(column_kind(name, df.schema[name]) for name in names)
+    return Table(key, title, tuple(columns[name] for name in names), rows, note, kinds)
 
 
 def facts(pairs: Sequence[tuple[str, Any]]) -> tuple[Fact, ...]:
@@ -138,6 +188,17 @@ def report_dict(report: Report) -> dict[str, Any]:
         "meta": dict(report.meta),
         "sections": [_section_dict(s) for s in report.sections],
         "chart": _chart_dict(report.chart) if report.chart else None,
+        "glance": _glance_dict(report.glance) if report.glance else None,
+    }
+
+
+def _glance_dict(glance: Glance) -> dict[str, Any]:
+    return {
+        "meeting": [{"label": f.label, "value": f.value} for f in glance.meeting],
+        "settled": glance.settled,
+        "verdict": glance.verdict,
+        "syncs": glance.syncs,
+        "event_digest": glance.digest,
     }
 
 

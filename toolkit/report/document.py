@@ -1,0 +1,222 @@
+"""A `Report` as one self-contained HTML document, readable on screen and complete on paper.
+
+The first page answers at a glance (the meeting, the headline figures, the
+activity chart, whether the record is complete); the detail tables follow. In a
+table, participants' texts get the room and ids go small on a line of their own
+under each row. The stylesheet (`report.css`) prints every table whole: header
+rows repeated, rows never split, a running header and page numbers. Every text
+is escaped; there are no scripts and a Content-Security-Policy forbids them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+from importlib import resources
+
+from toolkit.report.charts import series_colour, timeline_svg
+from toolkit.report.model import Chart, Fact, Glance, Report, Section, Table, Value
+from toolkit.report.render import html_text
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT)(\d\d:\d\d:\d\dZ)$")
+_TIME_PARTS = r'<span class="nw">\1</span><wbr><span class="nw">\2</span>'
+_LONG_WORD = re.compile(r"\S{24,}")
+_CELL_CLASS = {"text": "x", "number": "n", "time": "t", "id": "id", "plain": ""}
+_LONG_FACT = 40
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page with the activity chart inline as SVG.
+
+    Example:
+        >>> Path("audit.html").write_text(render_html(report))  # doctest: +SKIP
+    """
+    body = [*_cover(report)]
+    for section in report.sections:
+        body += _html_section(section, report)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f"<title>{html_text(report.title)}</title>\n<style>{stylesheet(report)}</style>\n"
+        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+
+
+def stylesheet(report: Report) -> str:
+    """`report.css` with this report's running header (scope and generation time)."""
+    css = resources.files("toolkit.report").joinpath("report.css").read_text(encoding="utf-8")
+    header = (
+        "@page { @top-left { content: "
+        f"{css_string('Slido compliance report · ' + report.scope)}; "
+        "font: 8pt system-ui, sans-serif; color: #555; }\n"
+        f"  @top-right {{ content: {css_string('Generated at ' + report.generated_at)}; "
+        "font: 8pt system-ui, sans-serif; color: #555; } }\n"
+    )
+    return css + header
+
+
+def css_string(text: str) -> str:
+    """Text as a quoted CSS string: anything but letters, digits and plain marks escaped."""
+    safe = (c if c.isalnum() or c in " -_.:,·()" else f"\\{ord(c):x} " for c in text)
+    return '"' + "".join(safe) + '"'
+
+
+def _cover(report: Report) -> list[str]:
+    scope = f'Session <span class="id">{html_text(report.scope)}</span>'
+    parts = [
+        '<header class="cover" id="glance">',
+        f"<h1>{html_text(report.title.split(':')[0])}</h1>",
+        f'<p class="scope">{scope if report.glance else html_text(report.scope)}</p>',
+        f'<p class="meta">Generated at {html_text(report.generated_at)}.</p>',
+    ]
+    parts += [f'<div class="notice" role="alert">{html_text(n)}</div>' for n in report.notices]
+    overview = next((s for s in report.sections if s.key == "overview"), None)
+    if report.glance is not None and overview is not None:
+        parts += _glance(report.glance, overview)
+        parts += ["<h2>Headline figures</h2>", *_figures(overview.facts[2:])]
+        if report.chart is not None and report.chart.buckets:
+            parts += _html_chart(report.chart)
+    return [*parts, "</header>"]
+
+
+def _glance(glance: Glance, overview: Section) -> list[str]:
+    where = [*glance.meeting, *overview.facts[:2]]
+    state, mood = ("Settled", "ok") if glance.settled else ("Not settled", "warn")
+    digest = f'<span class="id">{html_text(glance.digest)}</span>'
+    return [
+        '<div class="glance">',
+        '<div class="card meeting"><h2>Meeting</h2>',
+        *_pairs(where),
+        "</div>",
+        f'<div class="card verdict {mood}"><h2>Completeness</h2>',
+        f'<p class="state">{state}</p>',
+        f"<p>{html_text(glance.verdict)}</p>",
+        f"<p>{html_text(glance.syncs)}</p>",
+        f"<p>Event digest (SHA-256): {digest}</p>",
+        "</div>",
+        "</div>",
+    ]
+
+
+def _pairs(facts: Sequence[Fact]) -> list[str]:
+    rows = "".join(
+        f"<dt>{html_text(f.label)}</dt><dd{_id_class(f)}>{html_text(f.value)}</dd>" for f in facts
+    )
+    return [f'<dl class="pairs">{rows}</dl>']
+
+
+def _id_class(fact: Fact) -> str:
+    return ' class="id"' if fact.label in ("Session", "Organisation") else ""
+
+
+def _figures(facts: Sequence[Fact]) -> list[str]:
+    cells = []
+    for fact in facts:
+        opening = '<div class="long">' if len(html_text(fact.value)) > _LONG_FACT else "<div>"
+        cells.append(
+            f"{opening}<dt>{html_text(fact.label)}</dt><dd>{_time_breaks(fact.value)}</dd></div>"
+        )
+    return [f'<dl class="figures">{"".join(cells)}</dl>']
+
+
+def _time_breaks(value: Value) -> str:
+    """Escaped text; an ISO time may break between its date and its time of day."""
+    return _ISO_TIME.sub(_TIME_PARTS, html_text(value))
+
+
+def _html_section(section: Section, report: Report) -> list[str]:
+    parts = [f'<section id="{escape(section.key)}">', f"<h2>{html_text(section.title)}</h2>"]
+    if section.text:
+        parts.append(f"<p>{html_text(section.text)}</p>")
+    on_cover = report.glance is not None and section.key == "overview"
+    if section.facts and not on_cover:
+        parts += _figures(section.facts)
+    chart = report.chart if section.key == "activity" and report.glance is None else None
+    if chart is not None and chart.buckets:
+        parts += _html_chart(chart)
+    for table in section.tables:
+        parts += _html_table(table)
+    return [*parts, "</section>"]
+
+
+def _html_chart(chart: Chart) -> list[str]:
+    legend = "".join(
+        f'<span><i style="background:{series_colour(i)}"></i>{html_text(name)}</span>'
+        for i, (name, _) in enumerate(chart.series)
+    )
+    return [
+        '<figure class="chart">',
+        f"<figcaption>{html_text(chart.title)}</figcaption>",
+        timeline_svg(chart),
+        f'<p class="legend">{legend}</p>',
+        "</figure>",
+    ]
+
+
+def _html_table(table: Table) -> list[str]:
+    parts = [f"<h3>{html_text(table.title)}</h3>"]
+    if table.note:
+        parts.append(f'<p class="note">{html_text(table.note)}</p>')
+    if not table.rows:
+        return [*parts, "<p>None.</p>"]
+    shown = [i for i in range(len(table.columns)) if table.kind(i) != "id"]
+    ids = [i for i in range(len(table.columns)) if table.kind(i) == "id"]
+    if not shown:  # nothing but ids: they are the table
+        shown, ids = ids, []
+    body = [_row_group(table, r, shown, ids) for r in range(len(table.rows))]
+    return [
+        *parts,
+        f'<div class="wide"><table class="{escape(table.key.split(":")[0])}">',
+        _head(table, shown, ids),
+        *body,
+        "</table></div>",
+    ]
+
+
+def _head(table: Table, shown: list[int], ids: list[int]) -> str:
+    texts = sum(table.kind(i) == "text" for i in shown)
+    share = f" x{min(texts, 3)}" if texts else ""  # the texts' share of the width (CSS)
+    cells = "".join(
+        f'<th class="{_CELL_CLASS[table.kind(i)]}{share if table.kind(i) == "text" else ""}">'
+        f"{html_text(table.columns[i])}</th>"
+        for i in shown
+    )
+    head = f"<thead><tr>{cells}</tr>"
+    if ids:
+        names = " · ".join(html_text(table.columns[i]) for i in ids)
+        head += f'<tr class="idhead"><th colspan="{len(shown)}">Under each row: {names}</th></tr>'
+    return head + "</thead>"
+
+
+def _row_group(table: Table, r: int, shown: list[int], ids: list[int]) -> str:
+    row = table.rows[r]
+    cells = "".join(_cell(row[i], table.kind(i)) for i in shown)
+    group = f'<tbody class="r"><tr class="main">{cells}</tr>'
+    if ids:
+        href = table.hrefs[r] if r < len(table.hrefs) else None
+        labelled = [
+            _id_part(table.columns[i], row[i], href if n == 0 else None) for n, i in enumerate(ids)
+        ]
+        group += f'<tr class="ids"><td colspan="{len(shown)}">{"".join(labelled)}</td></tr>'
+    return group + "</tbody>"
+
+
+def _id_part(label: str, value: Value, href: str | None) -> str:
+    text = html_text(value)
+    if href:
+        text = f'<a href="{escape(href, quote=True)}">{text}</a>'
+    label_span = f'<span class="l">{html_text(label)}</span>'
+    return f'<span class="v">{label_span}<span class="id">{text}</span></span>'
+
+
+def _cell(value: Value, kind: str) -> str:
+    """One table cell: a time may break after its date, a long word anywhere."""
+    text, css = html_text(value), _CELL_CLASS[kind]
+    if kind == "time":
+        text = _time_breaks(value)
+    elif not css and _LONG_WORD.search(text):
+        css = "b"
+    return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
