@@ -7,7 +7,7 @@ status), `use` reads it (sql, report), `offline` needs no Webex (sample, sandbox
 demo). Nothing else in the toolkit prints, reads `sys.argv` or exits.
 """
 
-from toolkit.cli import offline, record, use  # noqa: F401  (registers the commands)
+from toolkit.cli import evidence, offline, record, use  # noqa: F401  (registers the commands)
 from toolkit.cli.main import cli, main
 
 __all__ = ["cli", "main"]

@@ -138,8 +138,7 @@ def _write(
     listed = []
     done = 0
     for session in sessions:
-        written = _write_events(con, out, session, lambda n: on_progress(done + n, total))
-        files += written
+        files += _write_events(con, out, session, _offset(on_progress, done, total))
         done += session["events"]
         on_progress(done, total)
         listed.append({**session, "event_digest": event_digest(con, session["session_id"])})
@@ -149,6 +148,11 @@ def _write(
     manifest = _manifest(con, ids, listed, files, created_at, source)
     write_manifest(out, manifest)
     return ExportResult(out, manifest, total, len(files), sum(f["bytes"] for f in files), listed)
+
+
+def _offset(on_progress: Progress, before: int, total: int) -> Callable[[int], None]:
+    """Progress within one session, as events written in all."""
+    return lambda rows: on_progress(before + rows, total)
 
 
 def _write_events(

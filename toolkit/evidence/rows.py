@@ -69,7 +69,9 @@ def _iter_items(path: Path, org: str, session: str) -> Iterator[tuple[int, str, 
             batch.column(name).to_pylist()
             for name in ("event_id", "actor_user_id", "data", "envelope_extra")
         )
-        for stored, at, actor, data, extra in zip(ids, created_ms, actors, datas, extras):
+        for stored, at, actor, data, extra in zip(
+            ids, created_ms, actors, datas, extras, strict=True
+        ):
             yield row_number, stored, _item(at, org, session, actor, data, extra)
             row_number += 1
 

@@ -43,7 +43,8 @@ class VerifyResult:
             f"(exported {m.get('created_at')} by {m.get('tool')} {m.get('version')})"
         )
         if self.ok:
-            return f"{self.root}: intact: {what}; every size, SHA-256, row count, event id and digest matches"
+            checked = "every size, SHA-256, row count, event id and digest matches"
+            return f"{self.root}: intact: {what}; {checked}"
         return f"{self.root} is altered or incomplete: {len(self.problems)} problem(s) in {what}"
 
 
