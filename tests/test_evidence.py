@@ -52,7 +52,11 @@ def db(sample_dataset: SampleInfo, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="module")
 def exported(db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One export of the whole database, by the command, shared read-only by the tests."""
-    out = tmp_path_factory.mktemp("exports") / "evidence"
+    return export_by_command(db, tmp_path_factory.mktemp("exports") / "evidence")
+
+
+def export_by_command(db: Path, out: Path) -> Path:
+    """Export the whole database into `out` with the real command."""
     done = cli("export", "--out", str(out), "--db", str(db))
     assert done.returncode == 0, done.stderr
     return out
