@@ -340,3 +340,68 @@ def test_an_export_of_hostile_events_verifies_and_recomputes_every_id(tmp_path):
     assert pq.read_table(tmp_path / "out" / "tables" / "rejected_events.parquet").num_rows == len(
         rejected
     )
+
+
+def test_a_failed_export_removes_everything_it_wrote(db, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def fail_midway(done: int, total: int) -> None:
+        if done:
+            raise RuntimeError("disk full, say")
+
+    con = toolkit.connect(db, read_only=True)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            export_record(con, out, on_progress=fail_midway)
+    finally:
+        con.close()
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_stored_id_unsafe_as_a_folder_name_is_refused(db, tmp_path):
+    unsafe = tmp_path / "unsafe.duckdb"
+    shutil.copy(db, unsafe)
+    con = toolkit.connect(unsafe)
+    try:
+        con.execute(
+            "INSERT INTO events SELECT ? , event_at, session_org_id, '../../etc', actor_user_id,"
+            " event_type, data, sync_id, envelope_extra FROM events LIMIT 1",
+            ["e" * 64],
+        )
+        with pytest.raises(UsageError, match="not safe as a folder name"):
+            export_record(con, tmp_path / "out")
+    finally:
+        con.close()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_session_synced_without_events_is_exported_with_none(tmp_path):
+    con = toolkit.connect(tmp_path / "empty-session.duckdb")
+    try:
+        con.execute(
+            "INSERT INTO sync_runs (sync_id, session_org_id, session_id, base_url, started_at,"
+            " finished_at, status) VALUES (1, 'org-1', 'sid-1', 'https://webexapis.com/v1',"
+            " now(), now(), 'ok')"
+        )
+        result = export_record(con, tmp_path / "out")
+        assert verify_export(tmp_path / "out", con).ok
+    finally:
+        con.close()
+    assert result.manifest["sessions"] == [
+        {
+            "session_org_id": "org-1",
+            "session_id": "sid-1",
+            "events": 0,
+            "event_digest": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        }
+    ]
+    assert result.manifest["base_urls"] == ["https://webexapis.com/v1"]
+    assert not (tmp_path / "out" / "events").exists()
+
+
+def test_a_manifest_path_leading_outside_the_folder_is_named(copy):
+    m = manifest(copy)
+    m["files"].append({"path": "../outside.txt", "bytes": 1, "sha256": "0" * 64})
+    (copy / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    assert_caught(copy, "../outside.txt: listed with a path outside the export")
