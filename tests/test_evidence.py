@@ -346,7 +346,7 @@ def test_a_failed_export_removes_everything_it_wrote(db, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
 
-    def fail_midway(done: int, total: int) -> None:
+    def fail_midway(done: int, total: int, stage: str) -> None:
         if done:
             raise RuntimeError("disk full, say")
 

@@ -159,7 +159,7 @@ def run_export(
     db_path: Path | None,
     out: Path,
     session_ids: Sequence[str] = (),
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> str:
     """Write the evidence folder of the sessions (all by default); say what it holds."""
     from toolkit.config import check_id
@@ -181,7 +181,7 @@ def run_export(
 def run_verify(
     out: Path,
     db_path: Path | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> str:
     """Check an export against its manifest (and the database, given `db_path`).
 

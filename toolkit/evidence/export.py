@@ -26,8 +26,8 @@ from toolkit.evidence.copying import copy_with_progress
 from toolkit.evidence.manifest import FORMAT, TOOL, file_entry, write_manifest
 from toolkit.report import build_report, render_html, render_json
 
-# on_progress(events written so far, events to write)
-Progress = Callable[[int, int], None]
+# on_progress(events written so far, events in all, what is being written now)
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -55,7 +55,8 @@ def export_record(
         con: an open connection to the database (read-only is enough).
         out: the folder to write; created if missing, refused if not empty.
         session_ids: the sessions to export; every stored session when empty.
-        on_progress: called with (events written, events in all) as it goes.
+        on_progress: called with (events written, events in all, the stage: "events",
+            "tables 3/18", "reports 2/6") as it goes.
         source: the database file's name, recorded in the manifest.
 
     Raises:
@@ -64,7 +65,7 @@ def export_record(
     sessions = _sessions(con, session_ids)
     created = _prepare(out)
     try:
-        return _write(con, out, sessions, on_progress or (lambda done, total: None), source)
+        return _write(con, out, sessions, on_progress or (lambda done, total, stage: None), source)
     except BaseException:
         _undo(out, created)
         raise
@@ -140,19 +141,20 @@ def _write(
     for session in sessions:
         files += _write_events(con, out, session, _offset(on_progress, done, total))
         done += session["events"]
-        on_progress(done, total)
+        on_progress(done, total, "events")
         listed.append({**session, "event_digest": event_digest(con, session["session_id"])})
     ids = [s["session_id"] for s in sessions]
-    files += _write_tables(con, out, ids)
-    files += _write_reports(con, out, sessions, created_at)
+    stage = _offset(on_progress, total, total)
+    files += _write_tables(con, out, ids, stage)
+    files += _write_reports(con, out, sessions, created_at, stage)
     manifest = _manifest(con, ids, listed, files, created_at, source)
     write_manifest(out, manifest)
     return ExportResult(out, manifest, total, len(files), sum(f["bytes"] for f in files), listed)
 
 
-def _offset(on_progress: Progress, before: int, total: int) -> Callable[[int], None]:
-    """Progress within one session, as events written in all."""
-    return lambda rows: on_progress(before + rows, total)
+def _offset(on_progress: Progress, before: int, total: int) -> Callable[..., None]:
+    """Progress within a stage: `tick(rows)` while events, `tick(0, stage)` after."""
+    return lambda rows, stage="events": on_progress(before + rows, total, stage)
 
 
 def _write_events(
@@ -183,13 +185,18 @@ def _write_events(
 
 
 def _write_tables(
-    con: duckdb.DuckDBPyConnection, out: Path, session_ids: list[str]
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    session_ids: list[str],
+    tick: Callable[..., None],
 ) -> list[dict[str, Any]]:
     """Each relation present, restricted to the exported sessions, as tables/<name>.parquet."""
     folder = out / "tables"
     folder.mkdir()
     entries = []
-    for relation in tables.present(con):
+    relations = tables.present(con)
+    for number, relation in enumerate(relations, 1):
+        tick(0, f"tables {number}/{len(relations)}")
         path = folder / f"{relation}.parquet"
         query = tables.relation_query(con, relation)
         con.execute(tables.copy_statement(query, str(path)), {"session_ids": session_ids})
@@ -202,14 +209,16 @@ def _write_reports(
     out: Path,
     sessions: list[dict[str, Any]],
     created_at: datetime,
+    tick: Callable[..., None],
 ) -> list[dict[str, Any]]:
     """Each session's audit report as HTML and JSON (a session without events has none)."""
     folder = out / "reports"
     folder.mkdir()
     entries = []
-    for session in sessions:
+    for number, session in enumerate(sessions, 1):
         if not session["events"]:
             continue
+        tick(0, f"reports {number}/{len(sessions)}")
         report = build_report(con, session["session_id"], generated_at=created_at)
         for suffix, render in ((".html", render_html), (".json", render_json)):
             path = folder / f"{session['session_id']}{suffix}"

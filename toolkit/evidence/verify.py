@@ -51,7 +51,7 @@ class VerifyResult:
 def verify_export(
     root: Path,
     con: duckdb.DuckDBPyConnection | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> VerifyResult:
     """Check the export folder `root` against its manifest (and the database `con`).
 
@@ -61,7 +61,7 @@ def verify_export(
     result = VerifyResult(root, read_manifest(root))
     listed = _check_files(result)
     _check_unlisted(result, listed)
-    _check_sessions(result, listed, on_progress or (lambda done, total: None))
+    _check_sessions(result, listed, on_progress or (lambda done, total, stage: None))
     if con is not None:
         _check_database(result, con)
     return result
@@ -124,7 +124,7 @@ def _check_unlisted(result: VerifyResult, listed: set[str]) -> None:
 
 
 def _check_sessions(
-    result: VerifyResult, intact: set[str], on_progress: Callable[[int, int], None]
+    result: VerifyResult, intact: set[str], on_progress: Callable[[int, int, str], None]
 ) -> None:
     """Each session's events: count, digest, and every event id recomputed."""
     total = sum(int(s["events"]) for s in result.manifest["sessions"])
@@ -140,7 +140,7 @@ def _check_sessions(
             digest = _digest(result.root, files)
             _compare(result, f"session {sid}", "event digest", digest, session["event_digest"])
         result.events += count
-        on_progress(result.events, total)
+        on_progress(result.events, total, "events")
     for entry in result.manifest["files"]:
         if entry["path"].startswith("events/") and entry["path"] not in claimed:
             result.problems.append(
