@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format typecheck check bench notebooks notebooks-lab clean
+.PHONY: demo test lint format typecheck check bench spark-check notebooks notebooks-lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+spark-check: $(STAMP)  ## installs pyspark, then Spark reads an export (needs Java 17+)
+	$(BIN)/python -m pip install --quiet 'pyspark>=3.5'
+	$(BIN)/python -m pytest -m spark -rs -p no:cacheprovider tests/test_spark.py
 
 notebooks-lab: $(STAMP)  ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/

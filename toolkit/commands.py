@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from toolkit.config import Secret, SessionRef
+from toolkit.config import db_path as config_db_path
 from toolkit.errors import UsageError
 from toolkit.ingest.client import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
@@ -158,3 +159,50 @@ def run_report(
         con.close()
     render = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
     return render[fmt](built)
+
+
+def run_export(
+    db_path: Path | None,
+    out: Path,
+    session_ids: Sequence[str] = (),
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> str:
+    """Write the evidence folder of the sessions (all by default); say what it holds."""
+    from toolkit.config import check_id
+    from toolkit.evidence import export_record
+
+    wanted = [check_id(sid) for sid in session_ids]
+    con = db.connect(db_path, read_only=True)
+    try:
+        result = export_record(con, out, wanted, on_progress, config_db_path(db_path).name)
+    finally:
+        con.close()
+    return (
+        f"exported {len(result.sessions)} sessions, {result.events} events to {out}: "
+        f"{result.files} files, {result.bytes:,} bytes, listed with their SHA-256 in "
+        f"{out / 'manifest.json'}\ncheck it with: slido-compliance verify {out}"
+    )
+
+
+def run_verify(
+    out: Path,
+    db_path: Path | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> str:
+    """Check an export against its manifest (and the database, given `db_path`).
+
+    Raises:
+        VerifyError: the export is altered or incomplete; the message names every mismatch.
+    """
+    from toolkit.errors import VerifyError
+    from toolkit.evidence import verify_export
+
+    con = db.connect(db_path, read_only=True) if db_path is not None else None
+    try:
+        result = verify_export(out, con, on_progress)
+    finally:
+        if con is not None:
+            con.close()
+    if not result.ok:
+        raise VerifyError("\n  ".join([result.verdict(), *result.problems]))
+    return result.verdict()

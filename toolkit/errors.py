@@ -7,6 +7,7 @@ EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_LOCKED = 5
+EXIT_VERIFY = 6
 
 
 class ToolkitError(Exception):
@@ -42,3 +43,9 @@ class DatabaseLockedError(ToolkitError):
     """Another process holds the database file (exit 5)."""
 
     exit_code = EXIT_LOCKED
+
+
+class VerifyError(ToolkitError):
+    """An export is altered or incomplete: its files disagree with its manifest (exit 6)."""
+
+    exit_code = EXIT_VERIFY

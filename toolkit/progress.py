@@ -57,3 +57,25 @@ class SyncBar:
     def close(self) -> None:
         """Remove the bar."""
         self._bar.close()
+
+
+class CountBar:
+    """A bar fed with (done, total, stage) by long work whose total is known once it starts."""
+
+    def __init__(self, unit: str) -> None:
+        self._bar = tqdm(
+            unit=f" {unit}", unit_scale=True, disable=not _enabled(), file=sys.stderr, leave=False
+        )
+        self._stage = ""
+
+    def __call__(self, done: int, total: int, stage: str = "") -> None:
+        if self._bar.total != total:
+            self._bar.total = total
+        if stage and stage != self._stage:
+            self._stage = stage
+            self._bar.set_description_str(stage, refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        self._bar.close()
