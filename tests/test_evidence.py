@@ -405,3 +405,11 @@ def test_a_manifest_path_leading_outside_the_folder_is_named(copy):
     m["files"].append({"path": "../outside.txt", "bytes": 1, "sha256": "0" * 64})
     (copy / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     assert_caught(copy, "../outside.txt: listed with a path outside the export")
+
+
+def test_an_events_file_replaced_by_another_table_is_named_not_a_crash(copy):
+    name = events_files(copy)[0]
+    shutil.copy(copy / "tables" / "poll_results.parquet", copy / name)
+    relisted(copy, name, rows=pq.ParquetFile(copy / name).metadata.num_rows)
+    message = assert_caught(copy, f"{name}: cannot be read as events (lacks the column(s) event_id")
+    assert "event ids cannot be read" in message

@@ -249,27 +249,37 @@ def test_a_short_token_is_redacted_as_a_token_not_as_every_letter():
     assert redact(f"Bearer {long.reveal()}.", long, Secret("abc")) == "Bearer ***."
 
 
-def test_sync_with_a_short_token_warns_once_and_keeps_messages_legible(
-    sandbox_factory, sample_dataset, tmp_path
-):
-    box = sandbox_factory(token="the-sandbox-wants-another-token")
+def _sync(*args: str, token: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "SLIDO_"))}
-    env["WEBEX_ACCESS_TOKEN"] = "t"
-    org = sample_dataset.sessions[0].org_id
-    args = ["sync", "--base-url", box.base_url, "--db", str(tmp_path / "c.duckdb"), "--org", org]
-    for session in sample_dataset.sessions[:2]:
-        args += ["--session", session.session_id]
-    proc = subprocess.run(
-        [sys.executable, "-m", "toolkit", *args],
+    env["WEBEX_ACCESS_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", "sync", *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
+
+
+def test_sync_with_a_short_token_keeps_messages_legible(sandbox_factory, sample_dataset, tmp_path):
+    box = sandbox_factory(token="the-sandbox-wants-another-token")
+    org = sample_dataset.sessions[0].org_id
+    args = ["--base-url", box.base_url, "--db", str(tmp_path / "c.duckdb"), "--org", org]
+    for session in sample_dataset.sessions[:2]:
+        args += ["--session", session.session_id]
+    proc = _sync(*args, token="t")
     assert proc.returncode == EXIT_AUTH
-    assert proc.stderr.count("Warning: the access token is only 1 characters long") == 1
     assert proc.stdout.count("HTTP 401: the access token is missing, invalid or expired") == 2
     assert "***" not in proc.stdout + proc.stderr  # nothing to redact: the token was not echoed
+    assert "Warning" not in proc.stderr  # a loopback sandbox takes any token
+
+
+def test_sync_warns_once_of_a_token_too_short_for_the_real_api():
+    proc = _sync("--org", "not an id!", "--session", "x", token="short-token")
+    assert proc.returncode == 2  # the org id, checked after the warning: nothing sent
+    warning = "Warning: the access token is only 11 characters long, too short to be a real"
+    assert proc.stderr.count(warning) == 1
+    assert "short-token" not in proc.stderr and "org id 'not an id!'" in proc.stderr
 
 
 @pytest.mark.parametrize(

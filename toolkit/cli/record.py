@@ -70,16 +70,16 @@ def sync(
     \b
     Example: slido-compliance sync --org ORG --session SID
     """
-    refs = config.session_refs(org, sessions, sessions_file)
-    token = config.load_token(token_file)
-    if warning := short_token_warning(token):
+    base, token = config.base_url(base_url, gov), config.load_token(token_file)
+    if warning := short_token_warning(token, base):
         click.echo(f"Warning: {warning}", err=True)
+    refs = config.session_refs(org, sessions, sessions_file)
     bar = progress.SyncBar()
     try:
         results = commands.run_sync(
             db_path,
             refs,
-            config.base_url(base_url, gov),
+            base,
             token,
             concurrency,
             max_wait,

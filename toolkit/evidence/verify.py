@@ -59,49 +59,47 @@ def verify_export(
         VerifyError: there is no readable manifest (nothing else can be checked).
     """
     result = VerifyResult(root, read_manifest(root))
-    listed = _check_files(result)
-    _check_unlisted(result, listed)
-    _check_sessions(result, listed, on_progress or (lambda done, total, stage: None))
+    intact = _check_files(result)
+    _check_unlisted(result)
+    _check_sessions(result, intact, on_progress or (lambda done, total, stage: None))
     if con is not None:
         _check_database(result, con)
     return result
 
 
 def _check_files(result: VerifyResult) -> set[str]:
-    """Size, SHA-256 and row count of every listed file; returns the paths readable as listed."""
+    """Size, SHA-256 and row count of every listed file; returns the paths that are as listed."""
     intact = set()
     for entry in result.manifest["files"]:
-        name = entry["path"]
-        path = _inside(result.root, name)
-        if path is None:
-            result.problems.append(f"{name}: listed with a path outside the export")
-        elif not path.is_file():
-            result.problems.append(f"{name}: missing")
-        elif path.stat().st_size != entry["bytes"]:
-            result.problems.append(
-                f"{name}: {path.stat().st_size} bytes, the manifest lists {entry['bytes']}"
-            )
-        elif sha256_file(path) != entry["sha256"]:
-            result.problems.append(f"{name}: SHA-256 differs from the manifest's")
-        elif not _rows_as_listed(result, name, path, entry.get("rows")):
-            pass
+        problem = _file_problem(result.root, entry)
+        if problem:
+            result.problems.append(f"{entry['path']}: {problem}")
         else:
-            intact.add(name)
+            intact.add(entry["path"])
     return intact
 
 
-def _rows_as_listed(result: VerifyResult, name: str, path: Path, rows: Any) -> bool:
-    if not name.endswith(".parquet"):
-        return True
+def _file_problem(root: Path, entry: dict[str, Any]) -> str | None:
+    """What is wrong with one listed file, or None if it is exactly as listed."""
+    path = _inside(root, entry["path"])
+    if path is None:
+        return "listed with a path outside the export"
+    if not path.is_file():
+        return "missing"
+    size = path.stat().st_size
+    if size != entry["bytes"]:
+        return f"{size} bytes, the manifest lists {entry['bytes']}"
+    if sha256_file(path) != entry["sha256"]:
+        return "SHA-256 differs from the manifest's"
+    if not entry["path"].endswith(".parquet"):
+        return None
     try:
-        found = pq.ParquetFile(path).metadata.num_rows
+        rows = pq.ParquetFile(path).metadata.num_rows
     except Exception as exc:  # any reader error means the same: not readable Parquet
-        result.problems.append(f"{name}: cannot be read as Parquet ({exc})")
-        return False
-    if found != rows:
-        result.problems.append(f"{name}: {found} rows, the manifest lists {rows}")
-        return False
-    return True
+        return f"cannot be read as Parquet ({exc})"
+    if rows != entry.get("rows"):
+        return f"{rows} rows, the manifest lists {entry.get('rows')}"
+    return None
 
 
 def _inside(root: Path, name: Any) -> Path | None:
@@ -114,7 +112,7 @@ def _inside(root: Path, name: Any) -> Path | None:
     return root.joinpath(*pure.parts)
 
 
-def _check_unlisted(result: VerifyResult, listed: set[str]) -> None:
+def _check_unlisted(result: VerifyResult) -> None:
     """Every file in the folder must be in the manifest (or be the manifest)."""
     names = {e["path"] for e in result.manifest["files"]}
     for path in sorted(result.root.rglob("*")):
@@ -134,11 +132,11 @@ def _check_sessions(
         prefix = f"events/session_org_id={org}/session_id={sid}/"
         files = sorted(e["path"] for e in result.manifest["files"] if e["path"].startswith(prefix))
         claimed.update(files)
-        count = _check_session_events(result, sid, org, [f for f in files if f in intact])
-        if len(files) == len([f for f in files if f in intact]):
+        readable = [f for f in files if f in intact]
+        count = _check_session_events(result, sid, org, readable)
+        if readable == files:  # else the damaged files are named already
             _compare(result, f"session {sid}", "events", count, session["events"])
-            digest = _digest(result.root, files)
-            _compare(result, f"session {sid}", "event digest", digest, session["event_digest"])
+            _compare_digest(result, session, files)
         result.events += count
         on_progress(result.events, total, "events")
     for entry in result.manifest["files"]:
@@ -164,6 +162,16 @@ def _check_session_events(result: VerifyResult, sid: str, org: str, files: list[
                 f"event_id: {', '.join(check.named)}" + (f" and {more} more" if more else "")
             )
     return count
+
+
+def _compare_digest(result: VerifyResult, session: dict[str, Any], files: list[str]) -> None:
+    what = f"session {session['session_id']}"
+    try:
+        digest = _digest(result.root, files)
+    except duckdb.Error as exc:
+        result.problems.append(f"{what}: event ids cannot be read ({exc})")
+        return
+    _compare(result, what, "event digest", digest, session["event_digest"])
 
 
 def _digest(root: Path, files: list[str]) -> str:
