@@ -94,9 +94,7 @@ def meeting_item(
     }
 
 
-def plan_meetings(
-    sessions: list[tuple[str, int, int]], seed: int
-) -> list[dict[str, Any]]:
+def plan_meetings(sessions: list[tuple[str, int, int]], seed: int) -> list[dict[str, Any]]:
     """The meeting items of a dataset: each session's, and one without Slido after each.
 
     Args:
