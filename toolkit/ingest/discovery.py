@@ -42,7 +42,8 @@ class DiscoveryOptions:
     """Where and how to discover: base URL, token, period, filters, retries.
 
     `start`/`end` bound the period (end exclusive); `cap` is the API's per-query
-    limit (lowered in tests), `window` the longest window asked for at once.
+    limit (lowered in tests), `window` the longest window asked for at once,
+    `page_size` the `max` of each request (100, the API's largest).
     """
 
     base_url: str
@@ -55,6 +56,7 @@ class DiscoveryOptions:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     cap: int = CAP
     window: timedelta = WINDOW
+    page_size: int = PAGE_SIZE
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     sleep: Callable[[float], None] = time.sleep
 
@@ -226,7 +228,7 @@ def _query(options: DiscoveryOptions, window: tuple[datetime, datetime]) -> dict
         "hasSlido": "true",
         "from": _iso(window[0]),
         "to": _iso(window[1]),
-        "max": str(PAGE_SIZE),
+        "max": str(options.page_size),
     }
     if options.host_email:
         query["hostEmail"] = options.host_email
