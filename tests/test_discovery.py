@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -60,7 +60,7 @@ def test_windows_cut_a_long_period_and_never_end_less_than_15_minutes_ago():
     cuts = windows(NOW - timedelta(days=20), NOW, NOW)
     assert cuts[0][0] == NOW - timedelta(days=20)
     assert [b - a for a, b in cuts][:2] == [timedelta(days=7)] * 2
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(cuts))
     assert cuts[-1][1] == NOW - LATENCY
     assert windows(NOW - timedelta(minutes=10), NOW, NOW) == []
 
