@@ -6,16 +6,13 @@ import email.utils
 import socket
 import time
 
-import certifi
 import pytest
-import urllib3
+import requests
 
 from toolkit.config import Secret
 from toolkit.ingest.client import (
     Client,
     RateGate,
-    RetryPolicy,
-    _Connection,
     parse_retry_after,
     redact,
 )
@@ -76,10 +73,16 @@ def test_redact_removes_the_token_from_messages():
 
 
 @pytest.mark.parametrize("base", ["https://webexapis.com/v1", "HTTPS://webexapis.com/v1"])
-def test_an_https_base_checks_certificates_against_certifi(base):
-    conn = _Connection(base, RetryPolicy())._new()
-    assert isinstance(conn, urllib3.connection.HTTPSConnection)
-    assert conn.ca_certs == certifi.where() and conn.cert_reqs == "CERT_REQUIRED"
+def test_an_https_base_verifies_certificates_and_follows_no_redirect(base, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = Client(base, Secret(SANDBOX_TOKEN))
+    try:
+        assert isinstance(client.session, requests.Session)
+        assert client.session.verify is True
+        assert client.session.get_redirect_target(requests.Response()) is None
+    finally:
+        client.close()
 
 
 def test_a_page_whose_body_is_known_is_not_decoded(sandbox_factory, sample_dataset):

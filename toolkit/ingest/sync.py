@@ -41,8 +41,10 @@ import pyarrow.compute as pc
 
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_OK, ApiError, ToolkitError
+from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.client import Client, RateGate, RetryPolicy
 from toolkit.ingest.events import Batch, build_batch, known_page, rejects_table
+from toolkit.ingest.http import check_environment
 from toolkit.ingest.pacing import Pacer
 from toolkit.store import database as db
 from toolkit.store.digests import KnownDigests
@@ -76,7 +78,7 @@ class SyncOptions:
     """How to sync: where, with what token, how many sessions at once, how to retry."""
 
     base_url: str
-    token: Secret
+    token: Secret | TokenSource  # a source may renew the token after a 401
     concurrency: int = 1  # at most; see `paced`
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     recheck: bool = False  # decode every page, even those whose body was stored before
@@ -126,8 +128,13 @@ def sync_sessions(
 
     Returns:
         One SyncResult per session, in the order given; `status` is ok, partial or failed.
+
+    Raises:
+        UsageError: the base URL, the proxy the environment names for it, or the CA
+            bundle would not do (before anything is fetched).
     """
     refs = list(dict.fromkeys(refs))
+    check_environment(options.base_url)  # a bad proxy or CA bundle: before any run opens
     db.close_abandoned_runs(con)
     with _fewer_gc_passes(), _one_database_thread(con):
         return _sync_all(con, refs, options, on_progress)
@@ -228,16 +235,26 @@ def _abandon(
 
 def _work(
     sessions: queue.SimpleQueue[SessionRef | None],
-    fetch: Callable[[SessionRef], None],
+    fetch: Callable[[SessionRef, list[Client]], None],
     stop: threading.Event,
 ) -> None:
-    """A worker thread: fetch the sessions it is handed, one after another, until None."""
-    while (ref := sessions.get()) is not None and not stop.is_set():
-        fetch(ref)
+    """A worker thread: fetch the sessions it is handed, one after another, until None.
+
+    The worker's one client (one requests session, its connections kept alive from
+    one session to the next) is made by its first session, which reports its failure.
+    """
+    clients: list[Client] = []
+    try:
+        while (ref := sessions.get()) is not None and not stop.is_set():
+            fetch(ref, clients)
+    finally:
+        for client in clients:
+            client.close()
 
 
 def _fetch_session(
     ref: SessionRef,
+    clients: list[Client],
     cursors: queue.Queue[duckdb.DuckDBPyConnection],
     options: SyncOptions,
     gate: RateGate,
@@ -246,8 +263,12 @@ def _fetch_session(
 ) -> None:
     """Worker: page one session, hashing each page into a batch of its new events."""
     _put(inbox, ("start", ref, datetime.now(timezone.utc)), stop)
-    client = Client(options.base_url, options.token, options.policy, gate, options.sleep)
     try:
+        if not clients:
+            clients.append(
+                Client(options.base_url, options.token, options.policy, gate, options.sleep)
+            )
+        client = clients[0]
         stored = _read(cursors, db.stored_pages, ref)
         known = {} if options.recheck else stored
         listed = set(stored)  # each page is listed once
@@ -274,8 +295,6 @@ def _fetch_session(
         _put(inbox, ("done", ref, None), stop)
     except Exception as exc:  # every failure is reported to the writer, which records it
         _put(inbox, ("error", ref, exc), stop)
-    finally:
-        client.close()
 
 
 WORKER_NICENESS = 19  # bench/README.md: paced fresh sync 11.3-12.4 s at nice 0, 10.7-11.7 at 19
