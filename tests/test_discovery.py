@@ -13,7 +13,6 @@ import requests
 
 from toolkit.config import Secret
 from toolkit.errors import AuthError, UsageError
-from toolkit.ingest.client import RetryPolicy
 from toolkit.ingest.discovery import (
     LATENCY,
     DiscoveryOptions,
@@ -23,6 +22,7 @@ from toolkit.ingest.discovery import (
     sessions_file_text,
     windows,
 )
+from toolkit.ingest.retry import RetryPolicy
 from toolkit.sample.generate import SampleInfo, write_sample
 from toolkit.sandbox.server import Faults, Sandbox
 

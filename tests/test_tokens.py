@@ -13,7 +13,7 @@ import requests
 from toolkit.config import Secret
 from toolkit.errors import AuthError, UsageError
 from toolkit.ingest import tokens
-from toolkit.ingest.client import RetryPolicy
+from toolkit.ingest.retry import RetryPolicy
 from toolkit.ingest.tokens import RefreshingToken, TokenFile, read_token_file, write_token_file
 from toolkit.sandbox.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 

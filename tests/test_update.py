@@ -125,6 +125,31 @@ def test_an_expiring_token_without_refresh_credentials_ends_with_exit_3_keeping_
     assert kept % 100 == 0  # whole pages: every page fetched before the 401
 
 
+def test_a_token_expiring_in_the_middle_of_a_sync_is_renewed_and_the_sync_ends_ok(
+    recent: SampleInfo, tmp_path: Path
+):
+    db, token_file = tmp_path / "renewed.duckdb", tmp_path / "token.json"
+    faults = Faults(page_size=100, token_requests=6)
+    with Sandbox(recent.out_dir, token=SANDBOX_TOKEN, faults=faults) as box:
+        first = issued_tokens(box)
+        token_file.write_text(orjson.dumps({**first, "expires_at": time.time() + 3600}).decode())
+        session = recent.sessions[0]
+        env = {"WEBEX_CLIENT_ID": DEFAULT_CLIENT_ID, "WEBEX_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
+        result = cli("sync", "--org", session.org_id, "--session", session.session_id,
+                     "--db", str(db), "--base-url", box.base_url, "--token-file",
+                     str(token_file), "--concurrency", "1", env_extra=env)  # fmt: skip
+        rejected = [s for _, _, target, s in box.request_log if s == 401]
+        grants = box.oauth.grants
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert f"{session.session_id}: ok" in result.stdout
+    assert stored(db, "SELECT count(*) FROM events") == [(session.events,)]
+    assert rejected and grants >= 2  # the test's grant, then at least one on a 401
+    saved = orjson.loads(token_file.read_bytes())
+    assert saved["refresh_token"] != first["refresh_token"]  # rotated, written back
+    assert saved["access_token"] != first["access_token"]
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+
 def test_no_secret_reaches_output_database_or_report(recent: SampleInfo, tmp_path: Path):
     db, token_file = tmp_path / "secrets.duckdb", tmp_path / "token.json"
     with Sandbox(recent.out_dir, token=SANDBOX_TOKEN, faults=Faults(token_requests=50)) as box:

@@ -10,9 +10,9 @@ from pathlib import Path
 from toolkit.config import Secret, SessionRef, normalize_org_id
 from toolkit.errors import UsageError
 from toolkit.ingest import discovery
-from toolkit.ingest.client import RetryPolicy
+from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.discovery import Discovery, DiscoveryOptions, sessions_file_text
-from toolkit.ingest.http_get import TokenLike, current_token
+from toolkit.ingest.retry import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
 from toolkit.ingest.update import UpdateResult, update
 from toolkit.store import database as db
@@ -23,7 +23,7 @@ def run_sync(
     db_path: Path | None,
     refs: Sequence[SessionRef],
     base_url: str,
-    token: TokenLike,
+    token: Secret | TokenSource,
     concurrency: int = 4,
     max_wait: float = 300.0,
     wait: float = 0.0,
@@ -37,7 +37,7 @@ def run_sync(
     try:
         options = SyncOptions(
             base_url,
-            _events_token(token),
+            token,
             concurrency,
             RetryPolicy(max_wait=max_wait),
             recheck=recheck,
@@ -66,8 +66,8 @@ class Connection:
     """Where the API is and which tokens to send (events; discovery when it differs)."""
 
     base_url: str
-    token: TokenLike
-    discovery_token: TokenLike
+    token: Secret | TokenSource
+    discovery_token: Secret | TokenSource
     max_wait: float = 300.0
 
 
@@ -169,16 +169,11 @@ def run_update(
     con = db.connect(db_path, wait=wait)
     try:
         options = SyncOptions(
-            api.base_url, _events_token(api.token), concurrency, RetryPolicy(max_wait=api.max_wait)
+            api.base_url, api.token, concurrency, RetryPolicy(max_wait=api.max_wait)
         )
         return update(con, found, api.base_url, options, on_progress)
     finally:
         con.close()
-
-
-def _events_token(token: TokenLike) -> Secret:
-    # TODO(i18 merge): pass the source itself once the events client renews on a 401
-    return current_token(token)
 
 
 def describe_update(result: UpdateResult) -> str:

@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from toolkit.config import ID_RE, normalize_org_id
+import requests
+
+from toolkit.config import ID_RE, Secret, normalize_org_id
 from toolkit.errors import ApiError, UsageError
-from toolkit.ingest.client import RateGate, RetryPolicy
-from toolkit.ingest.http_get import JsonGetter, TokenLike
+from toolkit.ingest.auth import TokenSource
+from toolkit.ingest.http import MEANINGS as HTTP_MEANINGS
+from toolkit.ingest.http import Failure, Requester, tracking_id
+from toolkit.ingest.retry import RetryPolicy
 
 LATENCY = timedelta(minutes=15)  # ended instances are listed 15 minutes after they end
 WINDOW = timedelta(days=7)  # the API's own default window
@@ -29,6 +33,7 @@ SMALLEST_WINDOW = timedelta(minutes=1)
 CAP = 10_000  # instances one query lists at most, all pages together
 PAGE_SIZE = 100
 MEANINGS = {
+    **HTTP_MEANINGS,
     400: "bad request: check --from, --to, --host and --site",
     401: "the discovery token is missing, invalid or expired",
     403: "the token may not list the org's meetings (needs an admin token with the "
@@ -47,7 +52,7 @@ class DiscoveryOptions:
     """
 
     base_url: str
-    token: TokenLike
+    token: Secret | TokenSource
     start: datetime
     end: datetime
     org_id: str | None = None
@@ -138,8 +143,9 @@ def discover(options: DiscoveryOptions) -> Discovery:
         AuthError: 401 (after one renewal, if the token can) or 403.
         ApiError: the API failed after retries, or answered something unusable.
     """
-    getter = JsonGetter(options.token, options.policy, RateGate(options.sleep), options.sleep)
-    getter.meanings = MEANINGS
+    getter = Requester(
+        options.base_url, options.token, options.policy, sleep=options.sleep, meanings=MEANINGS
+    )
     try:
         org_id = options.org_id or org_of_token(getter, options.base_url)
         found = Discovery(org_id, [])
@@ -154,13 +160,13 @@ def discover(options: DiscoveryOptions) -> Discovery:
     return found
 
 
-def org_of_token(getter: JsonGetter, base_url: str) -> str:
+def org_of_token(getter: Requester, base_url: str) -> str:
     """The org of the token's user: `GET /people/me`, its base64 `orgId` as a UUID.
 
     Raises:
         ApiError: the answer has no usable `orgId`.
     """
-    doc, _ = getter.get(base_url.rstrip("/") + "/people/me", {}, "people/me")
+    doc, _ = get_json(getter, base_url.rstrip("/") + "/people/me", {}, "GET /people/me")
     org = doc.get("orgId") if isinstance(doc, dict) else None
     if not isinstance(org, str):
         raise ApiError("GET /people/me answered without an orgId; give the org with --org")
@@ -172,8 +178,27 @@ def org_of_token(getter: JsonGetter, base_url: str) -> str:
         ) from None
 
 
+def get_json(
+    getter: Requester, url: str, params: dict[str, str], context: str
+) -> tuple[Any, str | None]:
+    """The decoded JSON body and the `rel="next"` URL of the `Link` header, with retries.
+
+    A body that is not JSON is retried as a transient failure, as the events client does.
+    """
+    return getter.fetch(url, params, context, _json_and_next)
+
+
+def _json_and_next(resp: requests.Response) -> tuple[Any, str | None] | Failure:
+    try:
+        doc = resp.json()
+    except ValueError:
+        size = len(resp.content)
+        return Failure(None, f"broken response body ({size} bytes, not JSON)", tracking_id(resp))
+    return doc, resp.links.get("next", {}).get("url")
+
+
 def _discover_window(
-    getter: JsonGetter,
+    getter: Requester,
     options: DiscoveryOptions,
     window: tuple[datetime, datetime],
     found: Discovery,
@@ -196,7 +221,7 @@ def _discover_window(
 
 
 def _list_window(
-    getter: JsonGetter,
+    getter: Requester,
     options: DiscoveryOptions,
     window: tuple[datetime, datetime],
     found: Discovery,
@@ -207,7 +232,7 @@ def _list_window(
     items: list[Any] = []
     followed: set[str] = set()
     while url is not None:
-        doc, link = getter.get(url, params, "meetings")
+        doc, link = get_json(getter, url, params, "GET /meetings")
         found.pages += 1
         page = doc.get("items") if isinstance(doc, dict) else None
         if not isinstance(page, list):

@@ -26,9 +26,11 @@ from typing import Any
 import orjson
 import requests
 
-from toolkit.config import TOKEN_ENV, TOKEN_FILE_ENV, Secret, check_transport
+from toolkit.config import TOKEN_ENV, TOKEN_FILE_ENV, Secret
 from toolkit.errors import ApiError, AuthError, UsageError
-from toolkit.ingest.client import RetryPolicy, parse_retry_after
+from toolkit.ingest.auth import TokenSource
+from toolkit.ingest.http import check_environment, new_session, tracking_id
+from toolkit.ingest.retry import RetryPolicy, parse_retry_after
 
 CLIENT_ID_ENV = "WEBEX_CLIENT_ID"
 CLIENT_SECRET_ENV = "WEBEX_CLIENT_SECRET"  # noqa: S105 (a variable name)
@@ -114,7 +116,7 @@ def write_token_file(path: str | Path, tokens: TokenFile) -> None:
 
 
 class RefreshingToken:
-    """An access token renewed with a refresh token; thread-safe.
+    """An access token renewed with a refresh token: a thread-safe `TokenSource`.
 
     Args:
         base_url: the API base; tokens come from `{base_url}/access_token`.
@@ -138,7 +140,7 @@ class RefreshingToken:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        check_transport(base_url)
+        check_environment(base_url)
         self.url = base_url.rstrip("/") + TOKEN_PATH
         self._client = (client_id, client_secret)
         self._tokens = tokens
@@ -206,8 +208,7 @@ class RefreshingToken:
             "client_secret": client_secret.reveal(),
             "refresh_token": self._tokens.refresh.reveal(),
         }
-        with requests.Session() as http:
-            http.trust_env = False  # no proxy or .netrc credentials from the environment
+        with new_session() as http:  # proxies and CA bundle as for every call; no bearer
             for attempt in range(1, self._policy.attempts + 1):
                 answer = self._post(http, form, attempt)
                 if answer is not None:
@@ -221,11 +222,20 @@ class RefreshingToken:
         try:
             resp = http.post(self.url, data=form, timeout=timeouts, allow_redirects=False)
         except requests.RequestException as exc:
-            return self._again(attempt, f"network error: {type(exc).__name__}", None, None)
-        tracking = resp.headers.get("TrackingID")
+            self._again(attempt, f"network error: {type(exc).__name__}", None, None)
+            return None
+        tracking = tracking_id(resp)
         if resp.status_code in RETRY_STATUSES:
             what = f"HTTP {resp.status_code}"
-            return self._again(attempt, what, tracking, resp.headers.get("Retry-After"))
+            self._again(attempt, what, tracking, resp.headers.get("Retry-After"))
+            return None
+        if resp.status_code != 200 and resp.status_code not in (400, 401, 403):
+            raise ApiError(
+                f"renewing the access token failed: HTTP {resp.status_code} from {self.url} "
+                f"(trackingid {tracking or 'none'}); check the API base URL",
+                resp.status_code,
+                tracking,
+            )
         if resp.status_code != 200:
             raise AuthError(
                 f"renewing the access token failed: HTTP {resp.status_code} from {self.url} "
@@ -236,7 +246,8 @@ class RefreshingToken:
         try:
             doc = resp.json()
         except ValueError:
-            return self._again(attempt, "a body that is not JSON", tracking, None)
+            self._again(attempt, "a body that is not JSON", tracking, None)
+            return None
         return doc if isinstance(doc, dict) else {}
 
     def _again(
@@ -251,12 +262,9 @@ class RefreshingToken:
         if wait is None or wait > self._policy.max_wait:
             wait = min(self._policy.backoff_max, self._policy.backoff * 2 ** (attempt - 1))
         self._sleep(wait)
-        return None
 
 
-def load_token_source(
-    base_url: str, token_file: str | Path | None = None
-) -> Secret | RefreshingToken:
+def load_token_source(base_url: str, token_file: str | Path | None = None) -> Secret | TokenSource:
     """The events token: refreshing when client credentials and a refresh token are set.
 
     The token file (`--token-file`, else `WEBEX_ACCESS_TOKEN_FILE`) holds a bare token
@@ -290,7 +298,7 @@ def _missing(tokens: TokenFile, client_id: Secret | None, client_secret: Secret 
     )
 
 
-def discovery_token(events_token: Secret | RefreshingToken) -> Secret | RefreshingToken:
+def discovery_token(events_token: Secret | TokenSource) -> Secret | TokenSource:
     """The token for List Meetings: `WEBEX_DISCOVERY_TOKEN` if set, else the events token."""
     return _env(DISCOVERY_ENV) or events_token
 

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -295,7 +295,7 @@ def _parse_manifest(folder: Path, path: Path, raw: Any) -> SampleInfo:
     return SampleInfo(folder, seed, sessions, total, meetings)
 
 
-def _inside(file: Any) -> bool:
+def _inside(file: Any) -> TypeGuard[str]:
     """True for a relative path that stays inside the dataset folder."""
     return isinstance(file, str) and not Path(file).is_absolute() and ".." not in Path(file).parts
 
