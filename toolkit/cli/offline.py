@@ -105,7 +105,7 @@ def sandbox(
     help="Folder for the reports.",
 )
 def demo(db_path: Path, reports: Path) -> None:
-    """Sample, sandbox, sync and report, end to end, on a fresh database; no account needed.
+    """Sample, sandbox, discover, sync and report, end to end, on a fresh database.
 
     \b
     Example: slido-compliance demo
