@@ -78,7 +78,7 @@ def test_update_twice_syncs_what_is_new_then_adds_nothing_and_says_so(
                      env_extra=env)  # fmt: skip
     assert second.returncode == EXIT_OK, second.stderr
     for s in recent.sessions:
-        assert f"new: {s.session_id}: ok" in first.stdout
+        assert f"{s.session_id} (new): ok" in first.stdout
     assert "3 sessions synced, 3000 new events" in first.stdout
     assert second.stdout.strip().endswith("nothing new")
     assert "0 sessions synced, 0 new events" in second.stdout

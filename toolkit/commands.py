@@ -179,7 +179,8 @@ def run_update(
 def describe_update(result: UpdateResult) -> str:
     """One summary line per session synced, then the total; says so when nothing is new."""
     lines = [
-        f"{result.reasons[SessionRef(r.org_id, r.session_id)]}: {describe_results([r])}"
+        f"{r.session_id} ({result.reasons[SessionRef(r.org_id, r.session_id)]}):"
+        + describe_results([r])[len(r.session_id) + 1 :]
         for r in result.results
     ]
     found, counts = result.discovery, result.meetings
