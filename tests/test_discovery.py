@@ -151,3 +151,25 @@ def test_the_sandbox_lists_the_last_7_days_when_no_window_is_given(recent: Sampl
             timeout=10,
         )
     assert [i["id"] for i in response.json()["items"]] == [recent.sessions[-1].session_id]
+
+
+def test_a_next_link_to_another_host_is_not_followed():
+    from toolkit.ingest.discovery import same_origin
+
+    base = "https://webexapis.com/v1"
+    assert same_origin("https://webexapis.com/v1/meetings?cursor=x", base)
+    assert not same_origin("http://webexapis.com/v1/meetings", base)
+    assert not same_origin("https://evil.example/v1/meetings", base)
+    assert not same_origin("https://webexapis.com:8443/v1/meetings", base)
+
+
+def test_the_token_path_takes_only_post_and_the_others_only_get(recent: SampleInfo):
+    with Sandbox(recent.out_dir, token=SANDBOX_TOKEN) as box:
+        got = requests.get(f"{box.base_url}/access_token", timeout=10)
+        posted = requests.post(
+            f"{box.base_url}/meetings",
+            headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+            timeout=10,
+        )
+    assert (got.status_code, got.headers["Allow"]) == (405, "POST")
+    assert (posted.status_code, posted.headers["Allow"]) == (405, "GET")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -239,11 +240,22 @@ def _list_window(
             raise ApiError("GET /meetings answered a body without an items list")
         items += page
         url, params = link, {}
+        if url is not None and not same_origin(url, options.base_url):
+            raise ApiError(
+                f"GET /meetings: the next link points to {urlsplit(url).hostname or 'nowhere'}, "
+                "not the API's host; not followed, so the token is not sent elsewhere"
+            )
         if url in followed:
             raise ApiError("GET /meetings repeated a next link; stopped instead of looping")
         if url is not None:
             followed.add(url)
     return items
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """True when `url` has the scheme, host and port of the API base (a safe next link)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 def _query(options: DiscoveryOptions, window: tuple[datetime, datetime]) -> dict[str, str]:
