@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from toolkit.config import Secret, SessionRef
+from toolkit.config import Secret, SessionRef, normalize_org_id
 from toolkit.config import db_path as config_db_path
 from toolkit.errors import UsageError
-from toolkit.ingest.client import RetryPolicy
+from toolkit.ingest import discovery
+from toolkit.ingest.auth import TokenSource
+from toolkit.ingest.discovery import Discovery, DiscoveryOptions, sessions_file_text
+from toolkit.ingest.retry import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
+from toolkit.ingest.update import UpdateResult, update
 from toolkit.store import database as db
+from toolkit.store.meetings import UpsertCounts, upsert_meetings
 
 
 def run_sync(
     db_path: Path | None,
     refs: Sequence[SessionRef],
     base_url: str,
-    token: Secret,
+    token: Secret | TokenSource,
     concurrency: int = 4,
     max_wait: float = 300.0,
     wait: float = 0.0,
@@ -30,7 +37,11 @@ def run_sync(
     con = db.connect(db_path, wait=wait)
     try:
         options = SyncOptions(
-            base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck
+            base_url,
+            token,
+            concurrency,
+            RetryPolicy(max_wait=max_wait),
+            recheck=recheck,
         )
         return sync_sessions(con, refs, options, on_progress)
     finally:
@@ -49,6 +60,138 @@ def describe_results(results: Sequence[SyncResult]) -> str:
             line += f"\n  error: {r.error}"
         lines.append(line)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the API is and which tokens to send (events; discovery when it differs)."""
+
+    base_url: str
+    token: Secret | TokenSource
+    discovery_token: Secret | TokenSource
+    max_wait: float = 300.0
+
+
+def run_discover(
+    db_path: Path | None,
+    api: Connection,
+    when: tuple[datetime | None, datetime | None, int | None],
+    filters: tuple[str | None, str | None, str | None] = (None, None, None),
+    out: Path | None = None,
+    wait: float = 0.0,
+) -> tuple[Discovery, UpsertCounts]:
+    """Discover the Slido meetings of a period, store them, and write `--out` if given.
+
+    Args:
+        db_path: the database.
+        api: base URL and tokens.
+        when: `--from`, `--to`, `--days`.
+        filters: `--org`, `--host`, `--site`.
+        out: the `org,session` file to write.
+        wait: seconds to wait for a database held by another process.
+    """
+    found = _discover(api, when, filters)
+    con = db.connect(db_path, wait=wait)
+    try:
+        counts = upsert_meetings(con, found.org_id, found.items, api.base_url)
+    finally:
+        con.close()
+    if out is not None:
+        _write_text(out, sessions_file_text(found))
+    return found, counts
+
+
+def _discover(
+    api: Connection,
+    when: tuple[datetime | None, datetime | None, int | None],
+    filters: tuple[str | None, str | None, str | None],
+) -> Discovery:
+    org, host, site = filters
+    start, end = discovery.period(*when[:2], when[2], datetime.now(timezone.utc))
+    return discovery.discover(
+        DiscoveryOptions(
+            api.base_url,
+            api.discovery_token,
+            start,
+            end,
+            normalize_org_id(org) if org else None,
+            host,
+            site,
+            RetryPolicy(max_wait=api.max_wait),
+        )
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def describe_discovery(found: Discovery, counts: UpsertCounts) -> str:
+    """One line per meeting found, then what was found in all."""
+    lines = [_meeting_line(item) for item in found.items]
+    if found.start is None or found.end is None:
+        span = "no window: the period ends less than 15 minutes ago"
+    else:
+        span = f"{found.start:%Y-%m-%d %H:%M} to {found.end:%Y-%m-%d %H:%M} UTC"
+    lines.append(
+        f"discovered {len(found.items)} meetings with Slido in org {found.org_id} "
+        f"({counts.new} new, {counts.known} known; {span}, {found.windows} windows, "
+        f"{found.pages} pages)"
+    )
+    return "\n".join(lines)
+
+
+def _meeting_line(item: dict) -> str:
+    title = _printable(item.get("title")) or "(no title)"
+    host = _printable(item.get("hostEmail")) or "unknown host"
+    return f"{item['id']}  {_printable(item.get('start'))}  {title} ({host})"
+
+
+def _printable(value: object) -> str:
+    """A field from the API as one line of text without control characters."""
+    text = value if isinstance(value, str) else ""
+    return "".join(c if c.isprintable() else " " for c in text)[:120]
+
+
+def run_update(
+    db_path: Path | None,
+    api: Connection,
+    days: int = 7,
+    org: str | None = None,
+    concurrency: int = 4,
+    wait: float = 0.0,
+    on_progress: Callable[[SyncResult], None] | None = None,
+) -> UpdateResult:
+    """Discover the last `days`, store the meetings, sync what is new or not settled."""
+    found = _discover(api, (None, None, days), (org, None, None))
+    con = db.connect(db_path, wait=wait)
+    try:
+        options = SyncOptions(
+            api.base_url, api.token, concurrency, RetryPolicy(max_wait=api.max_wait)
+        )
+        return update(con, found, api.base_url, options, on_progress)
+    finally:
+        con.close()
+
+
+def describe_update(result: UpdateResult) -> str:
+    """One summary line per session synced, then the total; says so when nothing is new."""
+    lines = [
+        f"{r.session_id} ({result.reasons[SessionRef(r.org_id, r.session_id)]}):"
+        + describe_results([r])[len(r.session_id) + 1 :]
+        for r in result.results
+    ]
+    found, counts = result.discovery, result.meetings
+    total = (
+        f"update: {len(found.items)} meetings with Slido discovered ({counts.new} new), "
+        f"{len(result.results)} sessions synced, {result.new_events} new events"
+    )
+    if counts.new == 0 and result.new_events == 0:
+        total += "; nothing new"
+    return "\n".join([*lines, total])
 
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:

@@ -1,4 +1,9 @@
-"""The demo: sample → sandbox → sync → report, end to end, on a fresh database."""
+"""The demo: sample → sandbox → discover → sync → report, end to end, on a fresh database.
+
+Discovery asks the sandbox's List Meetings for the dataset's period and the org
+from `/people/me`, as a real run does; the sync then pages exactly the sessions it
+found (the dataset's meetings without Slido are left out by `hasSlido=true`).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 from toolkit.config import Secret, SessionRef
+from toolkit.ingest.discovery import Discovery, DiscoveryOptions, discover
 from toolkit.ingest.sync import SyncOptions, SyncResult, sync_sessions
 from toolkit.report import build as report
 from toolkit.sample.generate import default_dataset, read_manifest
+from toolkit.sandbox.meetings import parse_time
 from toolkit.sandbox.server import Sandbox
 from toolkit.store import database as db
+from toolkit.store.meetings import upsert_meetings
 
 DEMO_DB = Path("data/demo.duckdb")
 REPORT_DIR = Path("data/reports")
@@ -30,6 +41,7 @@ class DemoResult:
     results: list[SyncResult]
     report_paths: list[Path]
     headline: dict[str, int]
+    discovery: Discovery | None = None  # None for a dataset without meetings
 
 
 def run_demo(
@@ -52,9 +64,16 @@ def run_demo(
         stale.unlink(missing_ok=True)
     token = Secret(secrets.token_urlsafe(24))
     refs = [SessionRef(s.org_id, s.session_id) for s in info.sessions]
+    found = None
     with Sandbox(dataset, token=token.reveal()) as server:
+        span = _meetings_period(dataset / info.meetings) if info.meetings else None
+        if span is not None:
+            found = discover(DiscoveryOptions(server.base_url, token, *span))
+            refs = [SessionRef(found.org_id, item["id"]) for item in found.items]
         con = db.connect(db_path)
         try:
+            if found is not None:
+                upsert_meetings(con, found.org_id, found.items, server.base_url)
             options = SyncOptions(server.base_url, token, concurrency=4)
             results = sync_sessions(con, refs, options, on_progress)
         finally:
@@ -65,7 +84,20 @@ def run_demo(
         headline = _headline(con)
     finally:
         con.close()
-    return DemoResult(db_path, dataset, server.base_url, results, paths, headline)
+    return DemoResult(db_path, dataset, server.base_url, results, paths, headline, found)
+
+
+def _meetings_period(path: Path) -> tuple[datetime, datetime] | None:
+    """A day either side of the dataset's meetings: the period the demo discovers."""
+    starts = [
+        parse_time(str(orjson.loads(line).get("start")))
+        for line in path.read_bytes().split(b"\n")
+        if line.strip()
+    ]
+    known = [s for s in starts if s is not None]
+    if not known:
+        return None
+    return min(known) - timedelta(days=1), max(known) + timedelta(days=1)
 
 
 def _write_reports(con, report_dir: Path, sessions: list[str]) -> list[Path]:
@@ -100,6 +132,12 @@ def _headline(con) -> dict[str, int]:
 def describe_demo(result: DemoResult) -> str:
     """What the demo loaded and where, for the terminal."""
     lines = [f"served {result.dataset} at {result.base_url}"]
+    found = result.discovery
+    if found is not None:
+        lines.append(
+            f"discover: {len(found.items)} meetings with Slido in org {found.org_id} "
+            f"({found.windows} windows, {found.pages} pages); sync what it found:"
+        )
     lines += [
         f"  {r.session_id}: {r.status}, {r.pages} pages, {r.received} received, {r.new} new"
         for r in result.results

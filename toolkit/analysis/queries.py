@@ -331,6 +331,9 @@ def event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
 def audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:
     """One row of headline figures for a session, with the digest of its events.
 
+    The meeting's `title`, `host_email`, `host_display_name`, `scheduled_start` and
+    `scheduled_end` come from `meetings`, NULL where `discover` has not found it.
+
     Example:
         >>> audit_summary(con, "SID").row(0, named=True)["question_count"]  # doctest: +SKIP
         12
@@ -351,10 +354,13 @@ def audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFra
             coalesce(a.deleted_item_count, 0) AS deleted_item_count,
             coalesce(a.unknown_event_count, 0) AS unknown_event_count,
             s.sync_count, s.last_sync_at, s.last_status, s.last_error, s.last_ok_sync_at,
-            s.is_settled, s.resync_after
+            s.is_settled, s.resync_after,
+            m.title, m.host_email, m.host_display_name,
+            m."start" AS scheduled_start, m."end" AS scheduled_end
         FROM session_status AS s
         LEFT JOIN session_activity AS a
             ON a.session_org_id = s.session_org_id AND a.session_id = s.session_id
+        LEFT JOIN meetings AS m ON m.session_id = s.session_id
         WHERE s.session_id = $session_id
         """,
         {"session_id": session_id},

@@ -73,10 +73,20 @@ def sandbox(
     Example: slido-compliance sandbox --port 8765 --error-rate 0.1 --rate-limit-every 5
     """
     from toolkit.sandbox.faults import make_faults
+    from toolkit.sandbox.oauth import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REFRESH_TOKEN,
+    )
     from toolkit.sandbox.server import DEFAULT_TOKEN, serve
 
     def ready(url: str) -> None:
         click.echo(f"sandbox serving {dataset or 'data/sample'} at {url} (Ctrl-C stops)")
+        click.echo(
+            f"  its integration for {url}/access_token: WEBEX_CLIENT_ID={DEFAULT_CLIENT_ID}, "
+            f"WEBEX_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}, first refresh token "
+            f"{DEFAULT_REFRESH_TOKEN} (public test values)"
+        )
 
     serve(
         dataset or _default_dataset(),
@@ -105,7 +115,7 @@ def sandbox(
     help="Folder for the reports.",
 )
 def demo(db_path: Path, reports: Path) -> None:
-    """Sample, sandbox, sync and report, end to end, on a fresh database; no account needed.
+    """Sample, sandbox, discover, sync and report, end to end, on a fresh database.
 
     \b
     Example: slido-compliance demo

@@ -16,16 +16,17 @@ from __future__ import annotations
 import functools
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
 from toolkit.config import ID_RE
 from toolkit.errors import UsageError
 from toolkit.sample.context import format_uuid
+from toolkit.sample.meetings import MEETINGS_FILE, plan_meetings
 from toolkit.sample.session import iter_session_events
 
 __all__ = [
@@ -64,12 +65,17 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class SampleInfo:
-    """A dataset: its directory, seed, sessions and total event count."""
+    """A dataset: its directory, seed, sessions, total event count and meetings file.
+
+    `meetings` is the List Meetings items file relative to the dataset (None for a
+    dataset written before meetings were part of it).
+    """
 
     out_dir: Path
     seed: int
     sessions: list[SessionInfo]
     events: int
+    meetings: str | None = None
 
 
 def write_sample(
@@ -78,8 +84,9 @@ def write_sample(
     events: int = 2000,
     seed: int = 7,
     progress: Callable[[int], None] | None = None,
+    base_ms: int = BASE_MS,
 ) -> SampleInfo:
-    """Write a synthetic dataset of realistic Slido compliance events.
+    """Write a synthetic dataset of realistic Slido compliance events and their meetings.
 
     Args:
         out_dir: the dataset directory, created if needed; files of a dataset
@@ -88,6 +95,8 @@ def write_sample(
         events: the total number of events, split unevenly over the sessions.
         seed: the random seed; the same arguments give byte-identical files.
         progress: called now and then with the number of events written so far.
+        base_ms: when the last session starts (epoch ms); a fixed date by default,
+            so output never depends on the clock. Tests of discovery pass a recent one.
 
     Returns:
         What was written, as `read_manifest` would return it.
@@ -99,7 +108,7 @@ def write_sample(
     _check_sizes(sessions, events, seed)
     out = Path(out_dir)
     try:
-        return _write(out, sessions, events, seed, progress or (lambda _n: None))
+        return _write(out, (sessions, events, seed, base_ms), progress or (lambda _n: None))
     except OSError as exc:
         raise UsageError(f"cannot write the sample dataset to {out}: {exc.strerror}") from None
 
@@ -117,38 +126,58 @@ def _check_sizes(sessions: int, events: int, seed: int) -> None:
 
 
 def _write(
-    out: Path, sessions: int, events: int, seed: int, progress: Callable[[int], None]
+    out: Path, sizes: tuple[int, int, int, int], progress: Callable[[int], None]
 ) -> SampleInfo:
+    sessions, events, seed, base_ms = sizes
     (out / EVENTS_DIR).mkdir(parents=True, exist_ok=True)
     _remove_previous(out)
     infos: list[SessionInfo] = []
+    spans: list[tuple[str, int, int]] = []
     done = 0
     for index, (org_id, session_id, count, start_ms) in enumerate(
-        plan_sessions(sessions, events, seed)
+        plan_sessions(sessions, events, seed, base_ms)
     ):
         rng = random.Random(f"slido-sample:{seed}:{index}")
-        stream = iter_session_events(org_id, session_id, count, rng, start_ms)
+        span = _Span(iter_session_events(org_id, session_id, count, rng, start_ms), start_ms)
         rel = f"{EVENTS_DIR}/{session_id}.jsonl"
-        written = _write_lines(out / rel, stream, functools.partial(_add_then, progress, done))
+        written = _write_lines(out / rel, span, functools.partial(_add_then, progress, done))
         infos.append(SessionInfo(org_id, session_id, written, rel))
+        spans.append((session_id, start_ms, span.last_ms))
         done += written
-    info = SampleInfo(out, seed, infos, done)
+    _write_lines(out / MEETINGS_FILE, plan_meetings(spans, seed), lambda _n: None)
+    info = SampleInfo(out, seed, infos, done, MEETINGS_FILE)
     _write_manifest(info)
     progress(done)
     return info
+
+
+class _Span:
+    """Passes a session's events through, noting the time of the last one."""
+
+    def __init__(self, stream: Iterable[dict[str, Any]], start_ms: int):
+        self._stream = stream
+        self.last_ms = start_ms
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for event in self._stream:
+            self.last_ms = max(self.last_ms, event["createdAtMs"])
+            yield event
 
 
 def _add_then(progress: Callable[[int], None], base: int, n: int) -> None:
     progress(base + n)
 
 
-def plan_sessions(sessions: int, events: int, seed: int) -> list[tuple[str, str, int, int]]:
+def plan_sessions(
+    sessions: int, events: int, seed: int, base_ms: int = BASE_MS
+) -> list[tuple[str, str, int, int]]:
     """Decide each session's org, id, event count and start time from the seed.
 
     Args:
         sessions: how many sessions.
         events: the total number of events to split among them (unevenly).
         seed: the random seed.
+        base_ms: when the last session starts, before its jitter (epoch ms).
 
     Returns:
         One (org_id, session_id, events, start_ms) per session, oldest first.
@@ -163,7 +192,7 @@ def plan_sessions(sessions: int, events: int, seed: int) -> list[tuple[str, str,
     plan = []
     for i, count in enumerate(counts):
         session_id = f"{series[i % len(series)]}_I_{rng.getrandbits(59):018d}"
-        start_ms = BASE_MS - (sessions - 1 - i) * WEEK_MS + int(rng.random() * 600_000)
+        start_ms = base_ms - (sessions - 1 - i) * WEEK_MS + int(rng.random() * 600_000)
         plan.append((org_id, session_id, count, start_ms))
     return plan
 
@@ -197,6 +226,8 @@ def _write_manifest(info: SampleInfo) -> None:
         ],
         "events": info.events,
     }
+    if info.meetings is not None:
+        manifest["meetings"] = info.meetings
     tmp = info.out_dir / (MANIFEST + ".tmp")
     tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     os.replace(tmp, info.out_dir / MANIFEST)
@@ -210,6 +241,8 @@ def _remove_previous(out: Path) -> None:
         return
     for s in previous.sessions:
         (out / s.file).unlink(missing_ok=True)
+    if previous.meetings is not None:
+        (out / previous.meetings).unlink(missing_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)
 
 
@@ -256,7 +289,15 @@ def _parse_manifest(folder: Path, path: Path, raw: Any) -> SampleInfo:
     total = sum(s.events for s in sessions)
     if raw.get("events", total) != total:
         raise bad(f'"events" is {raw.get("events")!r} but the sessions add up to {total}')
-    return SampleInfo(folder, seed, sessions, total)
+    meetings = raw.get("meetings")
+    if meetings is not None and not _inside(meetings):
+        raise bad(f'"meetings" {meetings!r} must be a path inside the dataset')
+    return SampleInfo(folder, seed, sessions, total, meetings)
+
+
+def _inside(file: Any) -> TypeGuard[str]:
+    """True for a relative path that stays inside the dataset folder."""
+    return isinstance(file, str) and not Path(file).is_absolute() and ".." not in Path(file).parts
 
 
 def _parse_session(entry: Any, bad: Callable[[str], UsageError]) -> SessionInfo:
@@ -266,7 +307,7 @@ def _parse_session(entry: Any, bad: Callable[[str], UsageError]) -> SessionInfo:
     events, file = entry.get("events"), entry.get("file")
     if not isinstance(events, int) or isinstance(events, bool) or events < 0:
         raise bad(f"session {session_id} has no valid event count")
-    if not isinstance(file, str) or Path(file).is_absolute() or ".." in Path(file).parts:
+    if not _inside(file):
         raise bad(f"session {session_id} file {file!r} must be a path inside the dataset")
     return SessionInfo(org_id, session_id, events, file)
 

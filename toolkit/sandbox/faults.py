@@ -1,7 +1,7 @@
 """The sandbox's serving options and faults, and the per-request fault decision.
 
 Faults are decided from the seed and the number of the request (counting only
-events requests that pass authentication and parameter checks), so the same
+requests that pass authentication and parameter checks, on every path), so the same
 request sequence meets the same faults. Pages are stateless functions of the
 `start` token: a faulted request consumes nothing, and its retry gets the same page.
 """
@@ -18,7 +18,7 @@ from toolkit.errors import UsageError
 
 DEFAULT_LAG_MS = 15 * 60 * 1000
 RATES = ("error_rate", "truncate_rate", "non_json_rate", "drop_rate", "duplicate_rate")
-COUNTS = ("rate_limit_every", "locked_every", "oversize_page", "lag_ms")
+COUNTS = ("rate_limit_every", "locked_every", "oversize_page", "lag_ms", "token_requests")
 
 
 def _opt(default: Any, help_text: str) -> Any:
@@ -97,6 +97,17 @@ class Faults:
     now_ms: int | None = _opt(None, "the current time in epoch ms for the lag (none: real time)")
     """The clock for the lag, in epoch milliseconds; None reads the real time."""
 
+    meetings_cap: int = _opt(10_000, "most meeting instances one List Meetings query lists")
+    """The cap on one List Meetings query's instances, all pages together (10,000
+    upstream); tests lower it to make a client split its windows."""
+
+    token_lifetime: float = _opt(3600.0, "seconds an access token from /access_token lasts")
+    """Seconds an access token issued by `POST /access_token` is valid (401 after)."""
+
+    token_requests: int = _opt(0, "requests an issued access token answers (0: no limit)")
+    """Requests an issued access token answers before it expires: a clock tests can
+    count on. The fixed `--token` never expires."""
+
     seed: int = _opt(0, "seed of the page order and of the faults")
     """Seeds the order of events in pages, the page tokens and every fault draw."""
 
@@ -110,6 +121,10 @@ class Faults:
         for name in COUNTS:
             if getattr(self, name) < 0:
                 raise UsageError(f"--{flag(name)} must not be negative")
+        if self.meetings_cap < 1:
+            raise UsageError("--meetings-cap must be at least 1")
+        if self.token_lifetime <= 0:
+            raise UsageError("--token-lifetime must be positive")
         if self.latency < 0:
             raise UsageError("--latency must not be negative")
         if not self.error_statuses or any(not 500 <= s <= 599 for s in self.error_statuses):

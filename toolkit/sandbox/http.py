@@ -19,6 +19,16 @@ from typing import Any, Protocol
 import orjson
 
 JSON_TYPE = "application/json;charset=UTF-8"
+MAX_BODY = 64 * 1024  # a token request is a few hundred bytes
+
+
+class RefusedError(Exception):
+    """A request the sandbox answers with a 4xx status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass
@@ -43,7 +53,12 @@ class Responder(Protocol):
     """What the server asks for answers and reports requests to (the `Sandbox`)."""
 
     def respond(
-        self, method: str, target: str, authorization: str | None, tracking_id: str
+        self,
+        method: str,
+        target: str,
+        authorization: str | None,
+        tracking_id: str,
+        body: bytes = b"",
     ) -> Response: ...
 
     def log(self, method: str, target: str, status: int) -> None: ...
@@ -103,6 +118,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._reply("GET")
 
+    def do_POST(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        size = int(length) if length.isdigit() else 0
+        self._reply("POST", self.rfile.read(min(size, MAX_BODY)))
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer malformed requests in JSON too; an unknown method gets the usual 405/404."""
         if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
@@ -114,12 +134,12 @@ class Handler(BaseHTTPRequestHandler):
         self.server.sandbox.log(self.command or "", getattr(self, "path", ""), code)
         self._write(response, tracking_id)
 
-    def _reply(self, method: str) -> None:
+    def _reply(self, method: str, body: bytes = b"") -> None:
         sandbox = self.server.sandbox
         tracking_id = new_tracking_id()
         try:
             response = sandbox.respond(
-                method, self.path, self.headers.get("Authorization"), tracking_id
+                method, self.path, self.headers.get("Authorization"), tracking_id, body
             )
         except Exception:  # a sandbox bug must still answer, and in the API's shape
             response = error_response(500, "sandbox failure", tracking_id)

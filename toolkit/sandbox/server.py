@@ -12,10 +12,15 @@ It serves a sample dataset (see `toolkit.sample`) with the upstream contract:
   paths; 405 for other methods. Every response carries a `TrackingID` header, and
   errors a JSON body `{"message", "errors", "trackingId"}`.
 - Events newer than `now_ms - lag_ms` are held back (15 minutes by default).
+- `GET /v1/meetings` (List Meetings over the dataset's `meetings.jsonl`, see
+  `sandbox.meetings`), `GET /v1/people/me` (the org of the dataset's first session,
+  as a base64 `orgId`) and `POST /v1/access_token` (refresh grants with rotating
+  refresh tokens; issued access tokens expire, see `sandbox.oauth`).
 
 Faults (`Faults`) are decided per request from the seed and the request's number,
 counting only requests that pass those checks, so a run is reproducible; a faulted
-request does not move the listing on, and its retry gets the same page.
+request does not move the listing on (nor spend a refresh token), and its retry
+gets the same page. They apply to every path above.
 
 Example:
     >>> with Sandbox("data/sample") as box:  # doctest: +SKIP
@@ -24,31 +29,52 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from toolkit.config import ID_RE, is_loopback
 from toolkit.errors import UsageError
 from toolkit.sample.generate import read_manifest
 from toolkit.sandbox.faults import DEFAULT_LAG_MS, FaultPlan, Faults, fault_options
-from toolkit.sandbox.http import Handler, Response, Server, Server6, error_response
+from toolkit.sandbox.http import (
+    Handler,
+    RefusedError,
+    Response,
+    Server,
+    Server6,
+    error_response,
+)
+from toolkit.sandbox.meetings import Meeting, MeetingList, load_meetings, org_person
+from toolkit.sandbox.oauth import TokenIssuer
 from toolkit.sandbox.pages import SessionPages
 
 __all__ = [
     "DEFAULT_LAG_MS",
     "DEFAULT_TOKEN",
     "Faults",
+    "RefusedError",
     "Sandbox",
     "fault_options",
     "serve",
 ]
 
 EVENTS_PATH = "/v1/slido/compliance/events"
+MEETINGS_PATH = "/v1/meetings"
+PEOPLE_ME_PATH = "/v1/people/me"
+TOKEN_PATH = "/v1/access_token"  # noqa: S105 (a path)
+ROUTES = {
+    EVENTS_PATH: "_events",
+    MEETINGS_PATH: "_meetings",
+    PEOPLE_ME_PATH: "_people_me",
+    TOKEN_PATH: "_token",
+}
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 (a fixed, public, loopback-only token)
 HTML_BODY = (
     b"<!DOCTYPE html><html><head><title>Service maintenance</title></head>"
@@ -57,13 +83,7 @@ HTML_BODY = (
 AUTH_MESSAGE = "The request requires a valid access token set in the Authorization request header."
 
 
-class RefusedError(Exception):
-    """A request the sandbox answers with a 4xx status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+Headers = list[tuple[str, str]]
 
 
 class Sandbox:
@@ -100,7 +120,10 @@ class Sandbox:
         self.host, self.port = host, port
         self.tls = tls
         self.request_log: list[tuple[float, str, str, int]] = []
-        self._token = token.encode()
+        f = self.faults
+        self.oauth = TokenIssuer(token, f.token_lifetime, f.token_requests)
+        self.meeting_list = MeetingList([], f.meetings_cap)
+        self._org_id = ""
         self._lock = threading.Lock()
         self._plan = FaultPlan(self.faults)
         self._sessions: dict[str, SessionPages] = {}
@@ -124,6 +147,7 @@ class Sandbox:
         if self._server is not None:
             return self
         self._sessions = self._load()
+        self.meeting_list.meetings = self._load_meetings()
         server_class = Server6 if ":" in self.host else Server
         try:
             server = server_class((self.host, self.port), Handler)
@@ -174,6 +198,20 @@ class Sandbox:
             pages.close()
         raise error
 
+    def _load_meetings(self) -> list[Meeting]:
+        """The dataset's meeting items; the org of /people/me is its first session's."""
+        info = read_manifest(self.dataset_dir)
+        self._org_id = info.sessions[0].org_id if info.sessions else ""
+        path = self.dataset_dir / info.meetings if info.meetings else None
+        try:
+            return load_meetings(path)
+        except OSError as exc:
+            self._close_sessions()
+            raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
+        except ValueError as exc:
+            self._close_sessions()
+            raise UsageError(f"invalid meetings file in {self.dataset_dir}: {exc}") from None
+
     def _pages(self, org_id: str, session_id: str, file: str | None) -> SessionPages:
         """Index a session's file (None: a session without events)."""
         f = self.faults
@@ -199,28 +237,57 @@ class Sandbox:
     # -- answering -------------------------------------------------------------------------
 
     def respond(
-        self, method: str, target: str, authorization: str | None, tracking_id: str
+        self,
+        method: str,
+        target: str,
+        authorization: str | None,
+        tracking_id: str,
+        body: bytes = b"",
     ) -> Response:
         """The response to one request, faults included."""
         parts = urlsplit(target)
-        if parts.path != EVENTS_PATH:
+        route = ROUTES.get(parts.path)
+        if route is None:
             return error_response(404, f"no resource at {parts.path}", tracking_id)
-        if method != "GET":
+        allowed = "POST" if parts.path == TOKEN_PATH else "GET"
+        if method != allowed:
             response = error_response(405, f"{method} is not allowed here", tracking_id)
-            response.headers.append(("Allow", "GET"))
+            response.headers.append(("Allow", allowed))
             return response
-        if not self._authorized(authorization):
+        if allowed == "GET" and not self._authorized(authorization):
             return error_response(401, AUTH_MESSAGE, tracking_id)
         try:
-            pages, page = self._resolve(parts.query)
+            answer: Response = getattr(self, route)(parts.query, body, tracking_id)
         except RefusedError as refusal:
             return error_response(refusal.status, refusal.message, tracking_id)
-        return self._serve(pages, page, tracking_id)
+        return answer
 
     def _authorized(self, authorization: str | None) -> bool:
         scheme, _, credentials = (authorization or "").strip().partition(" ")
-        given = credentials.strip().encode("utf-8", "replace")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given, self._token)
+        return scheme.lower() == "bearer" and self.oauth.accepts(credentials.strip())
+
+    def _events(self, query: str, _body: bytes, tracking_id: str) -> Response:
+        pages, page = self._resolve(query)
+        return self._serve(
+            lambda: (self._page_body(pages, page), []), tracking_id, pages.session_id
+        )
+
+    def _meetings(self, query: str, _body: bytes, tracking_id: str) -> Response:
+        body, link = self.meeting_list.page(query, self.base_url + "/meetings", self._now())
+        headers = [("Link", link)] if link else []
+        return self._serve(lambda: (body, headers), tracking_id)
+
+    def _people_me(self, _query: str, _body: bytes, tracking_id: str) -> Response:
+        return self._serve(lambda: (orjson.dumps(org_person(self._org_id)), []), tracking_id)
+
+    def _token(self, _query: str, body: bytes, tracking_id: str) -> Response:
+        # the fault is decided before the grant, so a faulted request spends no token
+        return self._serve(lambda: (self.oauth.grant(body), []), tracking_id)
+
+    def _now(self) -> datetime:
+        now_ms = self.faults.now_ms
+        seconds = now_ms / 1000 if now_ms is not None else time.time()
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
     def _resolve(self, query: str) -> tuple[SessionPages, int]:
         params = parse_qs(query, keep_blank_values=True)
@@ -241,8 +308,11 @@ class Sandbox:
         except ValueError as exc:
             raise RefusedError(400, f"invalid start token: {exc}") from None
 
-    def _serve(self, pages: SessionPages, page: int, tracking_id: str) -> Response:
-        fault = self._plan.decide(pages.session_id)
+    def _serve(
+        self, build: Callable[[], tuple[bytes, Headers]], tracking_id: str, session_id: str = ""
+    ) -> Response:
+        """Answer with the fault this request draws, else with what `build` makes."""
+        fault = self._plan.decide(session_id)
         if self.faults.latency:
             time.sleep(self.faults.latency)
         if fault in ("429", "423"):
@@ -251,12 +321,12 @@ class Sandbox:
             return Response(0, drop=True)
         if fault.isdigit():
             return error_response(int(fault), "sandbox fault: try again later", tracking_id)
-        body = self._page_body(pages, page)
+        body, headers = build()
         if fault == "truncate":
             return Response(200, body[: len(body) // 2])
         if fault == "html":
             return Response(200, HTML_BODY, content_type="text/html;charset=UTF-8")
-        return Response(200, body)
+        return Response(200, body, headers=headers)
 
     def _retry_later(self, status: int, tracking_id: str) -> Response:
         message = "too many requests" if status == 429 else "the resource is locked"
