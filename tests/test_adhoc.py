@@ -90,6 +90,22 @@ def test_sql_refuses_writes_even_on_a_writable_connection(sql_db: Path) -> None:
         con.close()
 
 
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("WITH x AS (SELECT 1) INSERT INTO events SELECT * FROM events", "INSERT"),
+        ("with recursive x as (select 1) delete from events", "DELETE"),
+    ],
+)
+def test_sql_names_the_statement_refused_after_with(sql_db: Path, statement, named) -> None:
+    con = toolkit.connect(sql_db, read_only=True)
+    try:
+        with pytest.raises(UsageError, match=rf"read-only: {named} \(after WITH\) is refused"):
+            toolkit.run_sql(con, statement)
+    finally:
+        con.close()
+
+
 def test_sql_cannot_read_or_write_files_once_locked_down(sql_db: Path) -> None:
     secret = sql_db.parent / "secret.csv"
     secret.write_text("a\n1\n")

@@ -8,6 +8,8 @@ found (the dataset's meetings without Slido are left out by `hasSlido=true`).
 from __future__ import annotations
 
 import secrets
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -138,5 +140,19 @@ def describe_demo(result: DemoResult) -> str:
     figures = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.headline.items())
     lines.append(f"database {result.db_path}: {figures}")
     lines += [f"report {p}" for p in result.report_paths]
-    lines.append(f'next: SLIDO_DB={result.db_path} slido-compliance sql "SELECT * FROM polls"')
+    db_env = f"SLIDO_DB={shlex.quote(str(result.db_path))}"
+    lines.append(f"next: {db_env} {cli_command()} sql 'SELECT * FROM polls'")
     return "\n".join(lines)
+
+
+def cli_command() -> str:
+    """How to run the CLI as shown, virtual environment activated or not.
+
+    The console script installed beside this interpreter, by its absolute path; else
+    this interpreter with `-m toolkit`.
+    """
+    folder = Path(sys.executable).parent
+    for name in ("slido-compliance", "slido-compliance.exe"):
+        if (folder / name).is_file():
+            return shlex.quote(str(folder / name))
+    return f"{shlex.quote(sys.executable)} -m toolkit"

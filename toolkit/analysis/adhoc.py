@@ -107,6 +107,8 @@ def _check_reads_only(con: duckdb.DuckDBPyConnection, statement: duckdb.Statemen
     text = statement.query.strip()
     if kind not in _READING:
         word = text.split(None, 1)[0].upper() if text else kind.name
+        if word == "WITH":  # the statement comes after its common table expressions
+            word = f"{kind.name.replace('_', ' ')} (after WITH)"
         raise UsageError(f"the sql command is read-only: {word} is refused; {READ_ONLY_HINT}")
     if kind == duckdb.StatementType.EXPLAIN:
         _check_explained(con, text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from toolkit.config import Secret
+from toolkit.config import Secret, is_loopback
 
 SHORT_TOKEN = 20  # characters; Webex access tokens are over a hundred
 # RFC 6750 b64token characters but '.', '+', '/', '~' (which also end words and paths):
@@ -67,14 +68,17 @@ def redact(text: str, *tokens: Secret) -> str:
     return text
 
 
-def short_token_warning(token: Secret) -> str | None:
-    """A warning (never showing the token) when it is too short to be a real access token."""
+def short_token_warning(token: Secret, base_url: str) -> str | None:
+    """A warning (never showing the token) when it is too short to be a real access token.
+
+    None for a loopback base: a local sandbox takes any token.
+    """
     length = len(token.reveal())
-    if length >= SHORT_TOKEN:
+    if length >= SHORT_TOKEN or is_loopback(urlsplit(base_url).hostname or ""):
         return None
     return (
         f"the access token is only {length} characters long, too short to be a real Webex "
-        "token (a local sandbox's test token is fine); check WEBEX_ACCESS_TOKEN"
+        "token; check WEBEX_ACCESS_TOKEN (or the token file)"
     )
 
 

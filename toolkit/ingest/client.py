@@ -22,8 +22,8 @@ import requests
 from toolkit.config import Secret
 from toolkit.errors import ApiError
 from toolkit.ingest.auth import TokenSource, redact
-from toolkit.ingest.events import decode_page
 from toolkit.ingest.http import MEANINGS, USER_AGENT, Failure, Requester, tracking_id
+from toolkit.ingest.items import decode_page
 from toolkit.ingest.retry import TRANSIENT, WAIT_STATUSES, RateGate, RetryPolicy, parse_retry_after
 from toolkit.store.records import KnownPage
 

@@ -17,6 +17,7 @@ Example (discovery):
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -24,17 +25,21 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import requests.auth
 import requests.utils
+import urllib3
 
 from toolkit.config import Secret, check_transport, is_loopback
 from toolkit.errors import ApiError, AuthError, UsageError
 from toolkit.ingest.auth import TokenSource, redact, token_source
 from toolkit.ingest.retry import TRANSIENT, WAIT_STATUSES, RateGate, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 USER_AGENT = "slido-compliance-toolkit/0.1"
 CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")  # the first set wins
@@ -93,11 +98,35 @@ def ca_bundle() -> str | bool:
 
 
 class _Session(requests.Session):
-    """A requests session that never follows a redirect, whatever a caller asks."""
+    """A requests session that never follows a redirect, and reads the environment once a host.
+
+    requests reads the proxy variables on every request, walking the whole
+    environment several times; a sync asks one host for thousands of pages.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], _Settings] = {}
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """No redirect target: a 3xx answer is returned as it is (the token stays here)."""
         return None
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        """As requests merges them, computed once per scheme, host and call options."""
+        if proxies or cert is not None or not isinstance(url, str):  # a caller's own
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, stream, verify, cert)
+            self._environment[key] = settings
+        merged = settings.copy()
+        merged["proxies"] = dict(settings["proxies"])  # a caller's changes stay its own
+        return merged
 
 
 def new_session(token: Secret | TokenSource | None = None) -> requests.Session:
@@ -182,6 +211,7 @@ class Requester:
     ):
         check_transport(base_url)
         check_proxy(base_url)
+        self.origin = _origin(base_url)  # the token goes nowhere else
         self.tokens = token_source(token)
         self.policy = policy or RetryPolicy()
         self.gate = gate or RateGate(sleep=sleep)
@@ -224,6 +254,13 @@ class Requester:
         read: Callable[[requests.Response], T | Failure],
     ) -> T:
         """As `get`, with `read` turning a 200 answer into the result or a retryable Failure."""
+        if _origin(url) != self.origin:  # a `Link` or `next` URL the server made up
+            raise ApiError(
+                self.redact(
+                    f"{context}: the API pointed to {urlsplit(url).hostname}, not the "
+                    "API base's host; not followed, so the token is not sent elsewhere"
+                )
+            )
         attempt, renewed = 0, False
         while True:
             token = self.tokens.current()
@@ -251,13 +288,14 @@ class Requester:
                 auth=BearerAuth(token),
                 timeout=(self.policy.connect_timeout, self.policy.read_timeout),
                 allow_redirects=False,
+                stream=True,
             )
-            resp.content  # noqa: B018  read the body now, inside the timing and the retries
+            _read_body(resp)
         except requests.exceptions.SSLError as exc:
             if _verify_failed(exc):
                 raise self._tls_error(url, exc, context) from None
             return Failure(None, f"network error: {_network_reason(exc)}", None)
-        except (requests.RequestException, OSError) as exc:
+        except NETWORK_ERRORS as exc:
             return Failure(None, f"network error: {_network_reason(exc)}", None)
         finally:
             self.waited += time.perf_counter() - began
@@ -349,6 +387,30 @@ def tracking_id(resp: requests.Response) -> str | None:
         if isinstance(doc, dict) and isinstance(doc.get("trackingId"), str):
             return doc["trackingId"][:200]
     return None
+
+
+NETWORK_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,  # reading the body: a reset, a timeout, bad gzip
+    http.client.HTTPException,
+    OSError,
+)
+
+
+def _read_body(resp: requests.Response) -> None:
+    """Read the body whole, decompressed, as `resp.content` then holds it.
+
+    One read of the raw stream, where `content` would assemble it from 10 kB chunks.
+    """
+    resp._content = resp.raw.read(decode_content=True)  # what .content returns
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port, as urllib3 reads them (the default port made explicit)."""
+    parts = urllib3.util.parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    host = parts.host.lower() if parts.host else None
+    return scheme, host, parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
 def _as_is(resp: requests.Response) -> requests.Response:

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -94,6 +95,7 @@ class Sandbox:
         faults: page shape and faults; none by default.
         host: a loopback address to listen on; any other is refused.
         port: the port; 0 picks a free one (see `base_url`).
+        tls: a server-side TLS context (tests: a test CA's certificate); serves https.
 
     Raises:
         UsageError: for a non-loopback host, an empty token, a missing or invalid
@@ -107,6 +109,7 @@ class Sandbox:
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ):
         if not is_loopback(host):
             raise UsageError(f"the sandbox only listens on loopback addresses, not {host!r}")
@@ -115,6 +118,7 @@ class Sandbox:
         self.dataset_dir = Path(dataset_dir)
         self.faults = faults or Faults()
         self.host, self.port = host, port
+        self.tls = tls
         self.request_log: list[tuple[float, str, str, int]] = []
         f = self.faults
         self.oauth = TokenIssuer(token, f.token_lifetime, f.token_requests)
@@ -130,7 +134,7 @@ class Sandbox:
     def base_url(self) -> str:
         """The API base URL to give a client, e.g. `http://127.0.0.1:8765/v1`."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v1"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/v1"
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -152,6 +156,10 @@ class Sandbox:
             raise UsageError(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror}; choose another port"
             ) from None
+        if self.tls is not None:  # the handshake in each connection's thread, not accept's
+            server.socket = self.tls.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         server.sandbox = self
         self._server, self.port = server, server.server_address[1]
         self._thread = threading.Thread(
