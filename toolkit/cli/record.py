@@ -10,6 +10,7 @@ import click
 from toolkit import commands, config, progress
 from toolkit.cli.main import cli
 from toolkit.cli.options import F, db_option, wait_option
+from toolkit.config import Secret
 from toolkit.ingest import tokens
 from toolkit.ingest.auth import short_token_warning
 from toolkit.ingest.discovery import parse_date
@@ -74,8 +75,7 @@ def sync(
     """
     base = config.base_url(base_url, gov)
     token = tokens.load_token_source(base, token_file)
-    if isinstance(token, config.Secret) and (warning := short_token_warning(token, base)):
-        click.echo(f"Warning: {warning}", err=True)
+    _warn_if_short(token, base)
     refs = config.session_refs(org, sessions, sessions_file)
     bar = progress.SyncBar()
     try:
@@ -96,11 +96,18 @@ def sync(
     sys.exit(exit_code(results))
 
 
+def _warn_if_short(token: object, base: str) -> None:
+    """Warn of a fixed token too short to be real (a renewed one is the API's own)."""
+    if isinstance(token, Secret) and (warning := short_token_warning(token, base)):
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def _connection(
     base_url: str | None, gov: bool, token_file: str | None, max_wait: float
 ) -> commands.Connection:
     base = config.base_url(base_url, gov)
     token = tokens.load_token_source(base, token_file)
+    _warn_if_short(token, base)
     return commands.Connection(base, token, tokens.discovery_token(token), max_wait)
 
 
