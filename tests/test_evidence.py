@@ -198,6 +198,11 @@ def test_a_folder_without_a_manifest_is_not_an_intact_export(copy):
     assert_caught(copy, "has no manifest.json")
 
 
+def test_verify_of_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
+    done = cli("verify", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "is not a folder" in done.stderr
+
+
 def test_verify_with_the_database_names_a_session_that_changed_since(copy, db, tmp_path):
     changed = tmp_path / "changed.duckdb"
     shutil.copy(db, changed)

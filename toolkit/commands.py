@@ -313,9 +313,10 @@ def run_export(
     """Write the evidence folder of the sessions (all by default); say what it holds."""
     from toolkit.config import check_id
     from toolkit.evidence import export_record
+    from toolkit.evidence.export import MEMORY_LIMIT
 
     wanted = [check_id(sid) for sid in session_ids]
-    con = db.connect(db_path, read_only=True)
+    con = db.connect(db_path, read_only=True, memory_limit=MEMORY_LIMIT)
     try:
         result = export_record(con, out, wanted, on_progress, config_db_path(db_path).name)
     finally:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import VerifyError
+from toolkit.errors import UsageError, VerifyError
 
 FORMAT = 1
 TOOL = "slido-compliance-toolkit"
@@ -64,11 +64,12 @@ def read_manifest(root: Path) -> dict[str, Any]:
     """Read and check the shape of an export's manifest.
 
     Raises:
+        UsageError: `root` is not a folder.
         VerifyError: the folder has no manifest, or it is not one this tool wrote.
     """
     path = root / MANIFEST
     if not root.is_dir():
-        raise VerifyError(f"{root} is not a folder; give the export folder")
+        raise UsageError(f"{root} is not a folder; give the export folder to verify")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

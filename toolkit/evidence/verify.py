@@ -56,6 +56,7 @@ def verify_export(
     """Check the export folder `root` against its manifest (and the database `con`).
 
     Raises:
+        UsageError: `root` is not a folder.
         VerifyError: there is no readable manifest (nothing else can be checked).
     """
     result = VerifyResult(root, read_manifest(root))
