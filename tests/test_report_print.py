@@ -92,10 +92,15 @@ def shown(value: object) -> str:
     return html.unescape(html_text(value))  # type: ignore[arg-type]
 
 
-def pdf_text(path: Path) -> str:
-    """The PDF's text in content order (-raw keeps each table cell's lines together)."""
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text in content order (-raw keeps each cell's lines together), squeezed."""
     out = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True)
-    return squeeze(out.stdout.decode("utf-8"))
+    return [squeeze(page) for page in out.stdout.decode("utf-8").split("\f") if page.strip()]
+
+
+def pdf_text(path: Path) -> str:
+    """The whole PDF's text, squeezed."""
+    return "".join(pdf_pages(path))
 
 
 def must_appear(con: duckdb.DuckDBPyConnection, session_id: str, report: Report) -> set[str]:
@@ -149,6 +154,12 @@ def test_report_pdf_contains_every_header_question_reply_option_and_decision(
     needles = must_appear(con, session_id, report)
     assert len(needles) > 200  # the sample's session is big enough to mean something
     assert missing_from(pdf_text(out), needles) == []
+    # every page opens with the running header; the Questions table runs over many
+    # pages, each repeating its header row
+    assert all(p.startswith(squeeze("Slido compliance report")) for p in pdf_pages(out))
+    with_questions = [p for p in pdf_pages(out) if squeeze("Posted by (user id)") in p]
+    assert len(with_questions) > 3
+    assert all(squeeze("Asked at Author Anonymous Text") in p for p in with_questions)
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert re.search(r"Creator:.*Chrom.*\(" + re.escape(str(BROWSER)), info), info
 
