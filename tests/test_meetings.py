@@ -49,15 +49,13 @@ def test_the_report_shows_the_meeting_where_discovered_and_says_not_discovered_e
     db = build_database(tmp_path / "compliance.duckdb")
     con = toolkit.connect(db)
     upsert_meetings(con, ORG, [ITEM], "https://webexapis.com/v1", T)
-    found = {f.label: f.value for f in build_report(con, SESSION).section("overview").facts}
-    other = {f.label: f.value for f in build_report(con, OTHER_SESSION).section("overview").facts}
+    found = {f.label: f.value for f in build_report(con, SESSION).glance.meeting}
+    other = {f.label: f.value for f in build_report(con, OTHER_SESSION).glance.meeting}
     listed = toolkit.sessions(con).select("session_id", "title", "host_email").rows()
     con.close()
-    assert found["Meeting title"] == "Board <briefing>"
-    assert found["Meeting host"] == "Ada Lovelace <ada@example.com>"
-    assert found["Meeting start"] == "2026-01-01T00:00:00Z"
-    assert {other[k] for k in ("Meeting title", "Meeting host", "Meeting end")} == {
-        "not discovered"
-    }
+    assert found["Meeting"] == "Board <briefing>"
+    assert found["Host"] == "Ada Lovelace <ada@example.com>"
+    assert found["Scheduled start"] == "2026-01-01T00:00:00Z"
+    assert {other[k] for k in ("Meeting", "Host", "Scheduled end")} == {"not discovered"}
     assert (SESSION, "Board <briefing>", "ada@example.com") in listed
     assert (OTHER_SESSION, None, None) in listed

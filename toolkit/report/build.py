@@ -156,7 +156,7 @@ def _session_report(
         sections=sections,
         chart=chart,
         meta={"session_id": session_id, "event_digest": data.summary["event_digest"]},
-        glance=build_glance(con, data),
+        glance=build_glance(data),
     )
 
 

@@ -1,6 +1,6 @@
 """The first page's answers: which meeting the session was, and whether its record is complete.
 
-The meeting comes from `sessions(con)` (the `meetings` that `discover` stored);
+The meeting comes from the session's `audit_summary` (the `meetings` that `discover` stored);
 a fact not discovered says so rather than staying blank.
 """
 
@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import polars as pl
 
-from toolkit.analysis import queries as q
 from toolkit.report.model import Fact, Glance, plain
 from toolkit.report.sections import SessionData
 
 NOT_DISCOVERED = "not discovered"
 
 
-def build_glance(con: duckdb.DuckDBPyConnection, data: SessionData) -> Glance:
+def build_glance(data: SessionData) -> Glance:
     """The meeting facts and the completeness verdict of one session."""
     s = data.summary
     return Glance(
-        meeting=meeting_facts(con, str(s["session_id"])),
+        meeting=meeting_facts(s),
         settled=bool(s["is_settled"]),
         verdict=verdict_text(s),
         syncs=syncs_line(data.syncs),
@@ -30,15 +28,17 @@ def build_glance(con: duckdb.DuckDBPyConnection, data: SessionData) -> Glance:
     )
 
 
-def meeting_facts(con: duckdb.DuckDBPyConnection, session_id: str) -> tuple[Fact, ...]:
-    """Meeting title, host, scheduled start and end ("not discovered" where unknown)."""
-    found = q.sessions(con).filter(pl.col("session_id") == session_id)
-    row: dict[str, Any] = found.row(0, named=True) if found.height else {}
+def meeting_facts(summary: dict[str, Any]) -> tuple[Fact, ...]:
+    """Meeting title, host, scheduled start and end ("not discovered" where unknown).
+
+    `summary` is the session's `audit_summary` row, which joins `meetings`: the
+    session's own row, so the first page reads nothing of other sessions.
+    """
     pairs = [
-        ("Meeting", row.get("title")),
-        ("Host", _host(row.get("host_display_name"), row.get("host_email"))),
-        ("Scheduled start", plain(row.get("scheduled_start"))),
-        ("Scheduled end", plain(row.get("scheduled_end"))),
+        ("Meeting", summary.get("title")),
+        ("Host", _host(summary.get("host_display_name"), summary.get("host_email"))),
+        ("Scheduled start", plain(summary.get("scheduled_start"))),
+        ("Scheduled end", plain(summary.get("scheduled_end"))),
     ]
     return tuple(Fact(label, NOT_DISCOVERED if v is None else v) for label, v in pairs)
 

@@ -68,22 +68,6 @@ def _total(df: pl.DataFrame, column: str) -> int:
     return int(df.get_column(column).sum()) if df.height else 0
 
 
-NOT_DISCOVERED = "not discovered"
-
-
-def meeting_facts(summary: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The meeting's title, host, start and end from `discover`; "not discovered" if unknown."""
-    name, email = summary.get("host_display_name"), summary.get("host_email")
-    host = f"{name} <{email}>" if name and email else name or email
-    pairs = [
-        ("Meeting title", summary.get("title")),
-        ("Meeting host", host),
-        ("Meeting start", summary.get("scheduled_start")),
-        ("Meeting end", summary.get("scheduled_end")),
-    ]
-    return [(label, NOT_DISCOVERED if value is None else value) for label, value in pairs]
-
-
 def overview_section(data: SessionData, by_type: pl.DataFrame) -> Section:
     """Who, when, how much: the session's headline figures and its events by type."""
     s = data.summary
@@ -91,7 +75,6 @@ def overview_section(data: SessionData, by_type: pl.DataFrame) -> Section:
         [
             ("Session", s["session_id"]),
             ("Organisation", s["session_org_id"]),
-            *meeting_facts(s),
             ("First event", s["first_event_at"]),
             ("Last event", s["last_event_at"]),
             ("Duration", duration_text(s["duration_seconds"])),
