@@ -1,67 +1,30 @@
 -- Analysis views behind toolkit.queries and the report: who did what, to which resource.
--- Built on the `events` table alone (its JSON `data`), so they hold whatever the typed
--- views make of a snapshot. Versions of a resource are ordered as the current-state
--- views order them: modifiedAtMs, then event_at, then event_id.
--- `data` is parsed once per event (event_fields: one json_extract_string over a list
--- of paths, not one `->>` per property), and session_id is never computed, so a filter
--- on session_id reaches the events scan. Window functions run only where an order of
--- versions is needed; per-resource and per-session figures are plain GROUP BYs.
+-- Built on `typed_event_fields` (05_typed_tables.sql: the properties read from `data`
+-- when each event was stored), so they hold whatever the typed views make of a
+-- snapshot. Versions of a resource are ordered as the current-state views order
+-- them: modifiedAtMs, then event_at, then event_id. session_id is never computed, so
+-- a filter on session_id reaches the table scan. Window functions run only where an
+-- order of versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
 -- one row per event, with the data properties the analysis reads; key event_id
 CREATE OR REPLACE VIEW event_fields AS
-WITH parsed AS (
-    SELECT
-        e.event_id,
-        e.event_at,
-        e.session_org_id,
-        e.session_id,
-        e.actor_user_id,
-        e.event_type,
-        json_extract_string(e.data, [
-            '$.questionId',
-            '$.replyId',
-            '$.pollId',
-            '$.pollAnswerId',
-            '$.activePollId',
-            '$.modifiedAtMs',
-            '$.isDeleted',
-            '$.isAnonymous',
-            '$.status',
-            '$.action',
-            '$.text',
-            '$.title'
-        ]) AS f
-    FROM events AS e
-)
 SELECT
-    p.event_id,
-    p.event_at,
-    p.session_org_id,
-    p.session_id,
-    p.actor_user_id,
-    p.event_type,
-    CAST(
-        CASE p.event_type
-            WHEN 'qaaQuestion' THEN p.f[1]
-            WHEN 'qaaQuestionReply' THEN p.f[2]
-            WHEN 'qaaQuestionAction' THEN p.f[1]
-            WHEN 'poll' THEN p.f[3]
-            WHEN 'pollAnswer' THEN p.f[4]
-            WHEN 'pollAnswerReview' THEN p.f[4]
-            WHEN 'activePoll' THEN p.session_id
-            WHEN 'session' THEN p.session_id
-            WHEN 'qaa' THEN p.session_id
-        END AS VARCHAR
-    ) AS resource_id,
-    CAST(p.f[1] AS VARCHAR) AS question_id,
-    CAST(coalesce(p.f[3], p.f[5]) AS VARCHAR) AS poll_id,
-    TRY_CAST(p.f[6] AS DOUBLE) AS modified_ms,
-    CAST(coalesce(TRY_CAST(p.f[7] AS BOOLEAN), false) AS BOOLEAN) AS is_deleted,
-    CAST(coalesce(TRY_CAST(p.f[8] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
-    CAST(p.f[9] AS VARCHAR) AS status,
-    CAST(p.f[10] AS VARCHAR) AS action,
-    CAST(nullif(coalesce(p.f[11], p.f[12]), '') AS VARCHAR) AS content_text
-FROM parsed AS p;
+    f.event_id,
+    f.event_at,
+    f.session_org_id,
+    f.session_id,
+    f.actor_user_id,
+    f.event_type,
+    f.resource_id,
+    f.question_id,
+    f.poll_id,
+    f.modified_ms,
+    f.is_deleted,
+    f.is_anonymous,
+    f.status,
+    f.action,
+    f.content_text
+FROM typed_event_fields AS f;
 
 -- one row per event, classified by what its actor did; key event_id
 CREATE OR REPLACE VIEW event_activity AS
@@ -261,37 +224,12 @@ FROM grouped AS g;
 
 -- one row per user who posted a question or reply under a name; key user_id
 CREATE OR REPLACE VIEW user_names AS
-WITH parsed AS (
-    SELECT
-        e.event_at,
-        e.event_id,
-        json_extract_string(e.data, [
-            '$.user.userId',
-            '$.user.name',
-            '$.user.unverifiedName',
-            '$.isAnonymous'
-        ]) AS f
-    FROM events AS e
-    WHERE e.event_type IN ('qaaQuestion', 'qaaQuestionReply')
-),
-named AS (
-    SELECT
-        CAST(p.f[1] AS VARCHAR) AS user_id,
-        p.event_at,
-        p.event_id,
-        CAST(coalesce(
-            nullif(p.f[2], ''),
-            nullif(p.f[3], '') || ' (unverified)'
-        ) AS VARCHAR) AS display_name
-    FROM parsed AS p
-    WHERE NOT coalesce(TRY_CAST(p.f[4] AS BOOLEAN), false)
-)
 SELECT
-    n.user_id,
-    CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
-FROM named AS n
-WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
-GROUP BY n.user_id;
+    f.named_user_id AS user_id,
+    CAST(arg_max(f.display_name, (f.event_at, f.event_id)) AS VARCHAR) AS display_name
+FROM typed_event_fields AS f
+WHERE f.named_user_id IS NOT NULL AND f.display_name IS NOT NULL
+GROUP BY f.named_user_id;
 
 -- one row per session with events; key session_id
 -- Counts per event in one GROUP BY, counts of resources from one row per resource
