@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from toolkit import config
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import UsageError
 from toolkit.ingest.client import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
 from toolkit.store import database as db
+from toolkit.store import rebuild
 
 
 def run_sync(
@@ -22,11 +24,15 @@ def run_sync(
     wait: float = 0.0,
     on_progress: Callable[[SyncResult], None] | None = None,
     recheck: bool = False,
+    on_rebuild: Callable[[int, int], None] | None = None,
 ) -> list[SyncResult]:
-    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`)."""
+    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`).
+
+    `on_rebuild` sees the progress of a rebuild the open may run (an older file's upgrade).
+    """
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
-    con = db.connect(db_path, wait=wait)
+    con = db.connect(db_path, wait=wait, on_rebuild=on_rebuild)
     try:
         options = SyncOptions(
             base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck
@@ -48,6 +54,20 @@ def describe_results(results: Sequence[SyncResult]) -> str:
             line += f"\n  error: {r.error}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def run_rebuild(
+    db_path: Path | None, wait: float = 0.0, on_progress: Callable[[int, int], None] | None = None
+) -> str:
+    """Rebuild the typed storage from `events` alone; return a line saying what was read."""
+    if not config.db_path(db_path).exists():
+        raise UsageError(f"no database at {config.db_path(db_path)}; nothing to rebuild")
+    con = db.connect(db_path, wait=wait, on_rebuild=on_progress)
+    try:
+        events = rebuild.rebuild(con, on_progress)
+    finally:
+        con.close()
+    return f"rebuilt the typed storage from {events} stored events"
 
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:
