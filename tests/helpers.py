@@ -69,6 +69,7 @@ def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> N
     with db.transaction(con):
         db.insert_new_events(con, table, sync_id)
 
+
 def clear_events(con: Any) -> None:
     """Remove every stored event, and so (rebuilt from none) every typed row."""
     con.execute("DELETE FROM events")

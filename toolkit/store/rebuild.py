@@ -56,7 +56,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None)
         con: a writable connection.
         on_progress: called with (events done, events in all) after each slice.
     """
-    total, end = con.execute("SELECT count(*), coalesce(max(rowid) + 1, 0) FROM events").fetchall()[0]
+    sizes = con.execute("SELECT count(*), coalesce(max(rowid) + 1, 0) FROM events").fetchall()
+    total, end = sizes[0]
     _run(con, _clear_statements())
     done = 0
     report = on_progress or (lambda _done, _total: None)
