@@ -137,7 +137,7 @@ def check_after_kill(path: Path, truth: set[str]) -> int | None:
         return None
     try:
         ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
-        typed_rows = con.execute("SELECT event_id FROM typed_event_fields").fetchall()
+        typed_rows = con.execute("SELECT event_id FROM event_fields").fetchall()
         typed_ids = [r[0] for r in typed_rows]
         ledger = con.execute(
             """

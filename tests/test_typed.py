@@ -100,7 +100,7 @@ def test_a_schema_5_file_is_upgraded_on_its_first_writable_open_answering_as_bef
     try:
         assert con.execute("SELECT * FROM events ORDER BY event_id").fetchall() == before
         assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (6,)
-        typed_count = con.execute("SELECT count(*) FROM typed_event_fields").fetchone()
+        typed_count = con.execute("SELECT count(*) FROM event_fields").fetchone()
     finally:
         con.close()
     assert typed_count == (len(before),)
@@ -140,9 +140,9 @@ def test_an_append_of_known_and_repeated_events_types_only_the_new_ones(
         with db.transaction(con):  # the known ones, and each new one twice
             assert db.append_events(con, pa.concat_tables([known, fresh, fresh]), 99) == 2
         typed_ids = con.execute(
-            "SELECT event_id FROM typed_event_fields EXCEPT ALL SELECT event_id FROM events"
+            "SELECT event_id FROM event_fields EXCEPT ALL SELECT event_id FROM events"
         ).fetchall()
-        added = con.execute("SELECT count(*) FROM typed_event_fields WHERE event_id LIKE '000%'")
+        added = con.execute("SELECT count(*) FROM event_fields WHERE event_id LIKE '000%'")
         assert added.fetchone() == (2,)
     finally:
         con.close()

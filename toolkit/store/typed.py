@@ -2,7 +2,8 @@
 
 The tables (`sql/05_typed_tables.sql`) hold what the history and analysis views
 used to parse from `events.data` at every query: one table per documented event
-type and `typed_event_fields` for every event. They are filled by the statements
+type, with the properties `event_fields` reads beside its history view's columns
+(an event of a type not documented stays in `events` alone, parsed when read). They are filled by the statements
 of `fill/*.sql`, which read a relation named `_new_events` (the columns of
 `events`, holding exactly the rows just added): the Arrow batch of an insert, a
 temporary table of the deduplicated rows of an append, or a rebuild's slice of
@@ -23,11 +24,9 @@ import pyarrow.compute as pc
 
 from toolkit.store.records import EVENT_TYPES
 
-FIELDS = "event_fields"  # the fill every event goes through, whatever its type
 SOURCE = "_new_events"  # the relation each fill statement reads
 # the typed tables, emptied by a rebuild
 TABLES = (
-    "typed_event_fields",
     "typed_session_events",
     "typed_qaa_events",
     "typed_qaa_question_events",
@@ -42,10 +41,9 @@ TABLES = (
 
 @cache
 def fill_statements() -> dict[str, str]:
-    """The fill statements by name: `event_fields` and each event type."""
+    """The fill statement of each documented event type."""
     folder = resources.files("toolkit.store") / "fill"
-    names = (FIELDS, *EVENT_TYPES)
-    return {name: (folder / f"{name}.sql").read_text(encoding="utf-8") for name in names}
+    return {name: (folder / f"{name}.sql").read_text(encoding="utf-8") for name in EVENT_TYPES}
 
 
 @cache
@@ -70,7 +68,6 @@ def fill(con: duckdb.DuckDBPyConnection, types: Iterable[str]) -> None:
         types: the event types present there; the fills of the others are skipped.
     """
     statements = fill_statements()
-    con.execute(statements[FIELDS])
     for event_type in sorted(set(types) & set(EVENT_TYPES)):
         con.execute(statements[event_type])
 

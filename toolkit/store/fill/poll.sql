@@ -28,7 +28,20 @@ WITH parsed AS (
             "questions": "JSON",
             "activePollResultId": "VARCHAR",
             "order": "DOUBLE"
-        }') AS d
+        }') AS d,
+        -- the properties event_fields reads as text (see 60_analysis_views.sql)
+        json_extract_string(e.data, [
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM _new_events AS e
     WHERE e.event_type = 'poll'
 )
@@ -57,5 +70,15 @@ SELECT
     CAST(d.revealResults AS BOOLEAN) AS reveal_results,
     CAST(d.questions AS JSON) AS questions,
     CAST(d.activePollResultId AS VARCHAR) AS active_poll_result_id,
-    CAST(d."order" AS DOUBLE) AS sort_order
+    CAST(d."order" AS DOUBLE) AS sort_order,
+    TRY_CAST(f[1] AS DOUBLE) AS f_modified_ms,
+    coalesce(TRY_CAST(f[2] AS BOOLEAN), false) AS f_is_deleted,
+    coalesce(TRY_CAST(f[3] AS BOOLEAN), false) AS f_is_anonymous,
+    f[4] AS f_question_id,
+    CAST(NULL AS VARCHAR) AS f_poll_id,  -- the typed poll_id
+    f[6] AS f_active_poll_id,
+    f[7] AS f_status,
+    f[8] AS f_action,
+    f[9] AS f_text,
+    CAST(NULL AS VARCHAR) AS f_title  -- the typed title
 FROM parsed;

@@ -20,7 +20,20 @@ WITH parsed AS (
             "text": "VARCHAR",
             "options": "JSON",
             "questionAnswers": "JSON"
-        }') AS d
+        }') AS d,
+        -- the properties event_fields reads as text (see 60_analysis_views.sql)
+        json_extract_string(e.data, [
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM _new_events AS e
     WHERE e.event_type = 'pollAnswer'
 )
@@ -41,5 +54,15 @@ SELECT
     CAST(d.isAnonymous AS BOOLEAN) AS is_anonymous,
     CAST(d.text AS VARCHAR) AS text,
     CAST(d.options AS JSON) AS options,
-    CAST(d.questionAnswers AS JSON) AS question_answers
+    CAST(d.questionAnswers AS JSON) AS question_answers,
+    TRY_CAST(f[1] AS DOUBLE) AS f_modified_ms,
+    coalesce(TRY_CAST(f[2] AS BOOLEAN), false) AS f_is_deleted,
+    coalesce(TRY_CAST(f[3] AS BOOLEAN), false) AS f_is_anonymous,
+    f[4] AS f_question_id,
+    CAST(NULL AS VARCHAR) AS f_poll_id,  -- the typed poll_id
+    f[6] AS f_active_poll_id,
+    f[7] AS f_status,
+    f[8] AS f_action,
+    CAST(NULL AS VARCHAR) AS f_text,  -- the typed text
+    f[10] AS f_title
 FROM parsed;

@@ -14,7 +14,20 @@ WITH parsed AS (
             "isDeleted": "BOOLEAN",
             "enabled": "BOOLEAN",
             "moderation": "BOOLEAN"
-        }') AS d
+        }') AS d,
+        -- the properties event_fields reads as text (see 60_analysis_views.sql)
+        json_extract_string(e.data, [
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM _new_events AS e
     WHERE e.event_type = 'qaa'
 )
@@ -29,5 +42,15 @@ SELECT
     ms_to_timestamptz(d.modifiedAtMs) AS modified_at,
     CAST(d.isDeleted AS BOOLEAN) AS is_deleted,
     CAST(d.enabled AS BOOLEAN) AS enabled,
-    CAST(d.moderation AS BOOLEAN) AS moderation
+    CAST(d.moderation AS BOOLEAN) AS moderation,
+    TRY_CAST(f[1] AS DOUBLE) AS f_modified_ms,
+    coalesce(TRY_CAST(f[2] AS BOOLEAN), false) AS f_is_deleted,
+    coalesce(TRY_CAST(f[3] AS BOOLEAN), false) AS f_is_anonymous,
+    f[4] AS f_question_id,
+    f[5] AS f_poll_id,
+    f[6] AS f_active_poll_id,
+    f[7] AS f_status,
+    f[8] AS f_action,
+    f[9] AS f_text,
+    f[10] AS f_title
 FROM parsed;

@@ -14,7 +14,20 @@ WITH parsed AS (
             "modifiedAtMs": "BIGINT",
             "isDeleted": "BOOLEAN",
             "action": "VARCHAR"
-        }') AS d
+        }') AS d,
+        -- the properties event_fields reads as text (see 60_analysis_views.sql)
+        json_extract_string(e.data, [
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM _new_events AS e
     WHERE e.event_type = 'qaaQuestionAction'
 )
@@ -29,5 +42,15 @@ SELECT
     ms_to_timestamptz(d.createdAtMs) AS created_at,
     ms_to_timestamptz(d.modifiedAtMs) AS modified_at,
     CAST(d.isDeleted AS BOOLEAN) AS is_deleted,
-    CAST(d.action AS VARCHAR) AS action
+    CAST(d.action AS VARCHAR) AS action,
+    TRY_CAST(f[1] AS DOUBLE) AS f_modified_ms,
+    coalesce(TRY_CAST(f[2] AS BOOLEAN), false) AS f_is_deleted,
+    coalesce(TRY_CAST(f[3] AS BOOLEAN), false) AS f_is_anonymous,
+    CAST(NULL AS VARCHAR) AS f_question_id,  -- the typed question_id
+    f[5] AS f_poll_id,
+    f[6] AS f_active_poll_id,
+    f[7] AS f_status,
+    CAST(NULL AS VARCHAR) AS f_action,  -- the typed action
+    f[9] AS f_text,
+    f[10] AS f_title
 FROM parsed;

@@ -17,7 +17,20 @@ WITH parsed AS (
             "user": {"userId": "VARCHAR", "name": "VARCHAR", "unverifiedName": "VARCHAR"},
             "isAnonymous": "BOOLEAN",
             "text": "VARCHAR"
-        }') AS d
+        }') AS d,
+        -- the properties event_fields reads as text (see 60_analysis_views.sql)
+        json_extract_string(e.data, [
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
     FROM _new_events AS e
     WHERE e.event_type = 'qaaQuestionReply'
 )
@@ -37,5 +50,15 @@ SELECT
     CAST(d.user.name AS VARCHAR) AS author_name,
     CAST(d.user.unverifiedName AS VARCHAR) AS author_unverified_name,
     CAST(d.isAnonymous AS BOOLEAN) AS is_anonymous,
-    CAST(d.text AS VARCHAR) AS text
+    CAST(d.text AS VARCHAR) AS text,
+    TRY_CAST(f[1] AS DOUBLE) AS f_modified_ms,
+    coalesce(TRY_CAST(f[2] AS BOOLEAN), false) AS f_is_deleted,
+    coalesce(TRY_CAST(f[3] AS BOOLEAN), false) AS f_is_anonymous,
+    CAST(NULL AS VARCHAR) AS f_question_id,  -- the typed question_id
+    f[5] AS f_poll_id,
+    f[6] AS f_active_poll_id,
+    f[7] AS f_status,
+    f[8] AS f_action,
+    CAST(NULL AS VARCHAR) AS f_text,  -- the typed text
+    f[10] AS f_title
 FROM parsed;

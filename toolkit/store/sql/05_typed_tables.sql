@@ -12,7 +12,12 @@ CREATE OR REPLACE MACRO ms_to_timestamptz(ms) AS
     END;
 
 -- One table per documented event type, with the columns of its history view
--- (10_history_views.sql), typed as the view shows them.
+-- (10_history_views.sql), typed as the view shows them, then the `f_` columns that
+-- event_fields (60_analysis_views.sql) reads as text where no typed column holds the
+-- same text: modifiedAtMs as a number, isDeleted and isAnonymous read leniently
+-- (NULL or not a boolean: false), and properties the type does not document (almost
+-- always NULL, which costs nothing stored). A typed column that holds the property's
+-- text already leaves its `f_` column NULL.
 
 -- one row per session event; key event_id, as stored
 CREATE TABLE IF NOT EXISTS typed_session_events (
@@ -25,7 +30,17 @@ CREATE TABLE IF NOT EXISTS typed_session_events (
     created_at TIMESTAMP WITH TIME ZONE,
     modified_at TIMESTAMP WITH TIME ZONE,
     is_deleted BOOLEAN,
-    anonymity_enabled BOOLEAN
+    anonymity_enabled BOOLEAN,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per qaa (Q&A settings) event; key event_id, as stored
@@ -40,7 +55,17 @@ CREATE TABLE IF NOT EXISTS typed_qaa_events (
     modified_at TIMESTAMP WITH TIME ZONE,
     is_deleted BOOLEAN,
     enabled BOOLEAN,
-    moderation BOOLEAN
+    moderation BOOLEAN,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per qaaQuestion event (a question version); key event_id, as stored
@@ -64,7 +89,17 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_events (
     author_user_id VARCHAR,
     author_name VARCHAR,
     author_unverified_name VARCHAR,
-    status VARCHAR
+    status VARCHAR,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per qaaQuestionReply event (a reply version); key event_id, as stored
@@ -84,7 +119,17 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_reply_events (
     author_name VARCHAR,
     author_unverified_name VARCHAR,
     is_anonymous BOOLEAN,
-    text VARCHAR
+    text VARCHAR,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per qaaQuestionAction event (one action on a question); key event_id, as stored
@@ -99,7 +144,17 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_action_events (
     created_at TIMESTAMP WITH TIME ZONE,
     modified_at TIMESTAMP WITH TIME ZONE,
     is_deleted BOOLEAN,
-    action VARCHAR
+    action VARCHAR,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per poll event (a poll version); key event_id, as stored
@@ -128,7 +183,17 @@ CREATE TABLE IF NOT EXISTS typed_poll_events (
     reveal_results BOOLEAN,
     questions JSON,
     active_poll_result_id VARCHAR,
-    sort_order DOUBLE
+    sort_order DOUBLE,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per pollAnswer event (an answer version); key event_id, as stored
@@ -149,7 +214,17 @@ CREATE TABLE IF NOT EXISTS typed_poll_answer_events (
     is_anonymous BOOLEAN,
     text VARCHAR,
     options JSON,
-    question_answers JSON
+    question_answers JSON,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per pollAnswerReview event (a review version); key event_id, as stored
@@ -167,7 +242,17 @@ CREATE TABLE IF NOT EXISTS typed_poll_answer_review_events (
     modified_at TIMESTAMP WITH TIME ZONE,
     is_deleted BOOLEAN,
     approval VARCHAR,
-    questions JSON
+    questions JSON,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per activePoll event (a version of the active-poll pointer); key event_id, as stored
@@ -181,30 +266,17 @@ CREATE TABLE IF NOT EXISTS typed_active_poll_events (
     created_at TIMESTAMP WITH TIME ZONE,
     modified_at TIMESTAMP WITH TIME ZONE,
     is_deleted BOOLEAN,
-    active_poll_id VARCHAR
-);
-
--- one row per stored event of any type, with the properties the analysis views read
--- (60_analysis_views.sql) and, for a question or reply not posted anonymously, its
--- author's id and display name (user_names); key event_id
-CREATE TABLE IF NOT EXISTS typed_event_fields (
-    event_id VARCHAR NOT NULL,
-    event_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
-    actor_user_id VARCHAR NOT NULL,
-    event_type VARCHAR NOT NULL,
-    resource_id VARCHAR,
-    question_id VARCHAR,
-    poll_id VARCHAR,
-    modified_ms DOUBLE,
-    is_deleted BOOLEAN,
-    is_anonymous BOOLEAN,
-    status VARCHAR,
-    action VARCHAR,
-    content_text VARCHAR,
-    named_user_id VARCHAR,
-    display_name VARCHAR
+    active_poll_id VARCHAR,
+    f_modified_ms DOUBLE,
+    f_is_deleted BOOLEAN,
+    f_is_anonymous BOOLEAN,
+    f_question_id VARCHAR,
+    f_poll_id VARCHAR,
+    f_active_poll_id VARCHAR,
+    f_status VARCHAR,
+    f_action VARCHAR,
+    f_text VARCHAR,
+    f_title VARCHAR
 );
 
 -- one row per kind of derived storage; key kind. `digest` names the fill SQL the

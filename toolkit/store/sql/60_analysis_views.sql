@@ -1,5 +1,5 @@
 -- Analysis views behind toolkit.queries and the report: who did what, to which resource.
--- Built on `typed_event_fields` (05_typed_tables.sql: the properties read from `data`
+-- Built on the typed tables (05_typed_tables.sql: the properties read from `data`
 -- when each event was stored), so they hold whatever the typed views make of a
 -- snapshot. Versions of a resource are ordered as the current-state views order
 -- them: modifiedAtMs, then event_at, then event_id. session_id is never computed, so
@@ -7,24 +7,186 @@
 -- order of versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
 -- one row per event, with the data properties the analysis reads; key event_id
+-- Read from the typed tables (each documented type's typed and `f_` columns), and
+-- for any other type parsed from `data` here; each branch reads one table, so a
+-- filter on session_id reaches every scan.
 CREATE OR REPLACE VIEW event_fields AS
 SELECT
-    f.event_id,
-    f.event_at,
-    f.session_org_id,
-    f.session_id,
-    f.actor_user_id,
-    f.event_type,
-    f.resource_id,
-    f.question_id,
-    f.poll_id,
-    f.modified_ms,
-    f.is_deleted,
-    f.is_anonymous,
-    f.status,
-    f.action,
-    f.content_text
-FROM typed_event_fields AS f;
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'session' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_session_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaa' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_qaa_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestion' AS event_type,
+    question_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_qaa_question_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestionReply' AS event_type,
+    reply_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_qaa_question_reply_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestionAction' AS event_type,
+    question_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_qaa_question_action_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'poll' AS event_type,
+    poll_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, title), '') AS content_text
+FROM typed_poll_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'pollAnswer' AS event_type,
+    poll_answer_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_poll_answer_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'pollAnswerReview' AS event_type,
+    poll_answer_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_poll_answer_review_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'activePoll' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_active_poll_events
+UNION ALL
+SELECT
+    p.event_id,
+    p.event_at,
+    p.session_org_id,
+    p.session_id,
+    p.actor_user_id,
+    p.event_type,
+    CAST(NULL AS VARCHAR) AS resource_id,
+    CAST(p.f[1] AS VARCHAR) AS question_id,
+    CAST(coalesce(p.f[2], p.f[3]) AS VARCHAR) AS poll_id,
+    TRY_CAST(p.f[4] AS DOUBLE) AS modified_ms,
+    CAST(coalesce(TRY_CAST(p.f[5] AS BOOLEAN), false) AS BOOLEAN) AS is_deleted,
+    CAST(coalesce(TRY_CAST(p.f[6] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
+    CAST(p.f[7] AS VARCHAR) AS status,
+    CAST(p.f[8] AS VARCHAR) AS action,
+    CAST(nullif(coalesce(p.f[9], p.f[10]), '') AS VARCHAR) AS content_text
+FROM (
+    -- types the toolkit does not know yet: parsed here, the rare rows they are
+    SELECT
+        e.event_id,
+        e.event_at,
+        e.session_org_id,
+        e.session_id,
+        e.actor_user_id,
+        e.event_type,
+        json_extract_string(e.data, [
+            '$.questionId',
+            '$.pollId',
+            '$.activePollId',
+            '$.modifiedAtMs',
+            '$.isDeleted',
+            '$.isAnonymous',
+            '$.status',
+            '$.action',
+            '$.text',
+            '$.title'
+        ]) AS f
+    FROM events AS e
+    WHERE e.event_type NOT IN (
+        'session',
+        'qaa',
+        'qaaQuestion',
+        'qaaQuestionReply',
+        'qaaQuestionAction',
+        'poll',
+        'pollAnswer',
+        'pollAnswerReview',
+        'activePoll'
+    )
+) AS p;
 
 -- one row per event, classified by what its actor did; key event_id
 CREATE OR REPLACE VIEW event_activity AS
@@ -224,12 +386,33 @@ FROM grouped AS g;
 
 -- one row per user who posted a question or reply under a name; key user_id
 CREATE OR REPLACE VIEW user_names AS
+WITH named AS (
+    SELECT
+        q.author_user_id AS user_id,
+        q.event_at,
+        q.event_id,
+        coalesce(
+            nullif(q.author_name, ''), nullif(q.author_unverified_name, '') || ' (unverified)'
+        ) AS display_name
+    FROM typed_qaa_question_events AS q
+    WHERE NOT q.f_is_anonymous
+    UNION ALL
+    SELECT
+        r.author_user_id,
+        r.event_at,
+        r.event_id,
+        coalesce(
+            nullif(r.author_name, ''), nullif(r.author_unverified_name, '') || ' (unverified)'
+        )
+    FROM typed_qaa_question_reply_events AS r
+    WHERE NOT r.f_is_anonymous
+)
 SELECT
-    f.named_user_id AS user_id,
-    CAST(arg_max(f.display_name, (f.event_at, f.event_id)) AS VARCHAR) AS display_name
-FROM typed_event_fields AS f
-WHERE f.named_user_id IS NOT NULL AND f.display_name IS NOT NULL
-GROUP BY f.named_user_id;
+    n.user_id,
+    CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
+FROM named AS n
+WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
+GROUP BY n.user_id;
 
 -- one row per session with events; key session_id
 -- Counts per event in one GROUP BY, counts of resources from one row per resource
