@@ -155,14 +155,16 @@ def child(options: list[str], code: Path | None = None) -> Figures:
 # -- the parent ------------------------------------------------------------------------------
 
 
-def measure_size(a: argparse.Namespace, events: int, sessions: int, extra: Path) -> Figures:
+def measure_size(
+    a: argparse.Namespace, events: int, sessions: int, extra: Path, baseline: bool
+) -> Figures:
     """Sync one size, time its questions and the added session."""
     sample = ensure_sample(a.work, events, sessions, a.seed)
     db = a.work / f"scale-{events}x{sessions}.duckdb"
     with SandboxProcess(sample.folder) as box:
         log(f"[{events:,}] sync ...")
         out: Figures = {"sync": child(_sync(box.url, sample.folder, db, fresh=True))}
-        if a.baseline and not a.__dict__.get("_baseline_done"):
+        if a.baseline and baseline:
             log(f"[{events:,}] sync with the baseline code ...")
             base_db = a.work / "scale-baseline.duckdb"
             out["baseline_sync"] = child(
@@ -170,8 +172,7 @@ def measure_size(a: argparse.Namespace, events: int, sessions: int, extra: Path)
                 code=a.baseline,
             )
             base_db.unlink(missing_ok=True)
-            a._baseline_done = True
-    org, sid, n = min(sample.sessions, key=lambda s: abs(s[2] - TARGET_EVENTS))
+    _org, sid, n = min(sample.sessions, key=lambda s: abs(s[2] - TARGET_EVENTS))
     out["session"] = {"session_id": sid, "events": n}
     log(f"[{events:,}] queries on {sid} ({n} events) ...")
     out["queries"] = child(
