@@ -4,11 +4,12 @@ The tables (`sql/05_typed_tables.sql`) hold what the history and analysis views
 used to parse from `events.data` at every query: one table per documented event
 type, with the properties `event_fields` reads beside its history view's columns
 (an event of a type not documented stays in `events` alone, parsed when read).
-They are filled by the statements of `fill/*.sql`, which read a relation named `_new_events` (the columns of
-`events`, holding exactly the rows just added): the Arrow batch of an insert, a
-temporary table of the deduplicated rows of an append, or a rebuild's slice of
-`events` (`toolkit.store.rebuild`). Filling in the inserting transaction means a
-reader never sees an event without its typed rows, even after a kill.
+They are filled by the statements of `fill/*.sql`, which read a relation named
+`_new_events` (the columns of `events`, holding exactly the rows just added): the
+Arrow batch of an insert, a temporary table of the deduplicated rows of an append,
+or a rebuild's slice of `events` (`toolkit.store.rebuild`). Filling in the inserting
+transaction means a reader never sees an event without its typed rows, even after a
+kill.
 """
 
 from __future__ import annotations
