@@ -282,9 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = []
     for spec in a.sizes.split(","):
         events, sessions = (int(x) for x in spec.split(":"))
-        sizes.append(
-            (f"{events // 1_000_000}M/{sessions}", measure_size(a, events, sessions, extra))
-        )
+        figures = measure_size(a, events, sessions, extra, baseline=not sizes)
+        sizes.append((f"{events / 1_000_000:g}M/{sessions}", figures))
     rows = verdicts(sizes)
     print_table(rows, [name for name, _ in sizes])
     payload = {
