@@ -480,6 +480,12 @@ def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, sessio
     return True
 
 
+# The per-session refresh sync runs after a session's events are committed. Only the
+# counts need one: the typed storage (and every view on it: current state, names, poll
+# results) is written in the events' own transaction, so it is never behind them.
+refresh_session = refresh_session_activity
+
+
 def finish_run(
     con: duckdb.DuckDBPyConnection, sync_id: int, status: str, error: str | None = None
 ) -> None:
