@@ -6,7 +6,12 @@ import hashlib
 import json
 from typing import Any
 
+import pyarrow as pa
 from hypothesis import strategies as st
+
+from toolkit.ingest.events import EVENT_SCHEMA
+from toolkit.store import database as db
+from toolkit.store import rebuild
 
 ORG = "a1111111-1a11-111a-1a11-1a1111a1111a"
 SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000001"
@@ -47,19 +52,25 @@ def event_id(event: dict[str, Any]) -> str:
 
 
 def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> None:
-    """Store events directly, as a sync would (bound parameters, one row each)."""
+    """Store events through the store, as a sync does: `events` and their typed rows."""
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
     for ev in events:
-        con.execute(
-            "INSERT INTO events (event_id, event_at, session_org_id, session_id, actor_user_id,"
-            " event_type, data, sync_id) VALUES (?, make_timestamptz(? * 1000), ?, ?, ?, ?, ?, ?)",
-            [
-                event_id(ev),
-                int(ev["createdAtMs"]),
-                ev["sessionOrgId"],
-                ev["sessionId"],
-                ev["userId"],
-                ev["data"]["type"],
-                json.dumps(ev["data"]),
-                sync_id,
-            ],
-        )
+        columns["event_id"].append(event_id(ev))
+        columns["event_at"].append(int(ev["createdAtMs"]))
+        columns["session_org_id"].append(ev["sessionOrgId"])
+        columns["session_id"].append(ev["sessionId"])
+        columns["actor_user_id"].append(ev["userId"])
+        columns["event_type"].append(ev["data"]["type"])
+        columns["data"].append(json.dumps(ev["data"]))
+        columns["envelope_extra"].append(None)
+    table = pa.table(
+        {name: pa.array(values, EVENT_SCHEMA.field(name).type) for name, values in columns.items()}
+    )
+    with db.transaction(con):
+        db.insert_new_events(con, table, sync_id)
+
+
+def clear_events(con: Any) -> None:
+    """Remove every stored event, and so (rebuilt from none) every typed row."""
+    con.execute("DELETE FROM events")
+    rebuild.rebuild(con)

@@ -27,9 +27,11 @@ from toolkit.errors import EXIT_OK, UsageError
 from toolkit.sample.generate import SampleInfo, write_sample
 from toolkit.sandbox.server import Sandbox
 from toolkit.store import database as db
+from toolkit.store import typed
 
 from .conftest import SANDBOX_TOKEN
 from .test_sync import expected_ids
+from .test_typed import assert_equals_its_rebuild, typed_differences
 
 RANDOM_KILLS = 8  # at moments drawn from strata over a whole run
 SEED = 20_240_607
@@ -149,6 +151,8 @@ def check_after_kill(path: Path, truth: set[str], committed_before: bool = True)
         return None
     try:
         ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+        typed_rows = con.execute("SELECT event_id FROM event_fields").fetchall()
+        typed_ids = [r[0] for r in typed_rows]
         ledger = con.execute(
             """
             SELECT r.sync_id, r.events_new, count(e.event_id)
@@ -159,6 +163,7 @@ def check_after_kill(path: Path, truth: set[str], committed_before: bool = True)
     finally:
         con.close()
     assert len(ids) == len(set(ids)), "an event stored twice"
+    assert sorted(typed_ids) == sorted(ids), "typed rows not committed with their events"
     assert set(ids) <= truth, "an event invented"
     for sync_id, counted, stored in ledger:
         assert counted == stored, f"run {sync_id} counts {counted} new events, stored {stored}"
@@ -202,6 +207,9 @@ def test_sync_killed_anywhere_then_rerun_matches_a_clean_sync(
     timed_run(command)
 
     assert rows(victim) == reference, "the record differs from a clean sync"
+    # typed storage: as the clean sync's, and as a rebuild from the events alone
+    assert typed_differences(victim, clean) == dict.fromkeys(typed.TABLES, (0, 0))
+    assert_equals_its_rebuild(victim, tmp_path)
     assert_ledger_tells_the_truth(victim, large_dataset, kills)
     assert stored[0] is not None and 0 < stored[0] < large_dataset.events, stored
 

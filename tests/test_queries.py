@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toolkit
-from tests.helpers import JSON_VALUES, SESSION, T0, envelope, insert_events
+from tests.helpers import JSON_VALUES, SESSION, T0, clear_events, envelope, insert_events
 from tests.scenario import (
     HOSTILE,
     OTHER_SESSION,
@@ -369,7 +369,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBP
     )
 )
 def test_every_analysis_view_and_helper_reads_any_json_without_an_error(scratch, drafts) -> None:
-    scratch.execute("DELETE FROM events")
+    clear_events(scratch)
     insert_events(
         scratch,
         [envelope({**data, "type": kind}, T0 + n * 1000) for n, (kind, data) in enumerate(drafts)],

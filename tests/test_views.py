@@ -19,7 +19,16 @@ from hypothesis import strategies as st
 from toolkit.store import database as db
 from toolkit.store.records import EVENT_TYPES
 
-from .helpers import JSON_VALUES, ORG, SESSION, T0, envelope, event_id, insert_events
+from .helpers import (
+    JSON_VALUES,
+    ORG,
+    SESSION,
+    T0,
+    clear_events,
+    envelope,
+    event_id,
+    insert_events,
+)
 
 OTHER_SESSION = "abcdef0123456789abcdef0123456789_I_000000000000000002"
 
@@ -529,7 +538,7 @@ KINDS = st.sampled_from([*EVENT_TYPES, "somethingNew"])
     )
 )
 def test_every_view_reads_any_json_without_an_error(con, drafts):
-    con.execute("DELETE FROM events")
+    clear_events(con)
     events = [
         envelope({**data, "type": kind, "pollId": data.get("pollId", "p-1")}, at(n))
         for n, (kind, data) in enumerate(drafts)
@@ -602,7 +611,7 @@ def test_current_state_breaks_a_modified_at_tie_by_event_at_then_event_id(con):
     insert_events(con, [second, first])
     assert rows(con, "SELECT text FROM qaa_questions") == [{"text": "second"}]
 
-    con.execute("DELETE FROM events")
+    clear_events(con)
     twins = [envelope(question("q-1", 3, text=t)["data"], at(3)) for t in ("x", "y")]
     insert_events(con, twins)
     winner = max(twins, key=event_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from toolkit import config
 from toolkit.config import Secret, SessionRef, normalize_org_id
 from toolkit.config import db_path as config_db_path
 from toolkit.errors import UsageError
@@ -17,6 +18,7 @@ from toolkit.ingest.retry import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
 from toolkit.ingest.update import UpdateResult, update
 from toolkit.store import database as db
+from toolkit.store import rebuild
 from toolkit.store.meetings import UpsertCounts, upsert_meetings
 
 
@@ -30,11 +32,15 @@ def run_sync(
     wait: float = 0.0,
     on_progress: Callable[[SyncResult], None] | None = None,
     recheck: bool = False,
+    on_rebuild: Callable[[int, int], None] | None = None,
 ) -> list[SyncResult]:
-    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`)."""
+    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`).
+
+    `on_rebuild` sees the progress of a rebuild the open may run (an older file's upgrade).
+    """
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
-    con = db.connect(db_path, wait=wait)
+    con = db.connect(db_path, wait=wait, on_rebuild=on_rebuild)
     try:
         options = SyncOptions(
             base_url,
@@ -192,6 +198,20 @@ def describe_update(result: UpdateResult) -> str:
     if counts.new == 0 and result.new_events == 0:
         total += "; nothing new"
     return "\n".join([*lines, total])
+
+
+def run_rebuild(
+    db_path: Path | None, wait: float = 0.0, on_progress: Callable[[int, int], None] | None = None
+) -> str:
+    """Rebuild the typed storage from `events` alone; return a line saying what was read."""
+    if not config.db_path(db_path).exists():
+        raise UsageError(f"no database at {config.db_path(db_path)}; nothing to rebuild")
+    con = db.connect(db_path, wait=wait, on_rebuild=on_progress)
+    try:
+        events = rebuild.rebuild(con, on_progress)
+    finally:
+        con.close()
+    return f"rebuilt the typed storage from {events} stored events"
 
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:

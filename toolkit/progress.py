@@ -79,3 +79,31 @@ class CountBar:
     def close(self) -> None:
         """Remove the bar."""
         self._bar.close()
+
+
+class RebuildBar:
+    """Events read while the typed storage is rebuilt (`store.rebuild`'s (done, total) calls).
+
+    The bar appears only if a rebuild starts: most opens find the storage current.
+    """
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(
+                total=total,
+                unit=" events",
+                unit_scale=True,
+                desc="rebuilding typed storage",
+                disable=not _enabled(),
+                file=sys.stderr,
+                leave=False,
+            )
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Remove the bar, if one was shown."""
+        if self._bar is not None:
+            self._bar.close()

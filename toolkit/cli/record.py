@@ -77,7 +77,7 @@ def sync(
     token = tokens.load_token_source(base, token_file)
     _warn_if_short(token, base)
     refs = config.session_refs(org, sessions, sessions_file)
-    bar = progress.SyncBar()
+    bar, rebuilding = progress.SyncBar(), progress.RebuildBar()
     try:
         results = commands.run_sync(
             db_path,
@@ -89,8 +89,10 @@ def sync(
             wait,
             bar,
             recheck,
+            rebuilding,
         )
     finally:
+        rebuilding.close()
         bar.close()
     click.echo(commands.describe_results(results))
     sys.exit(exit_code(results))
@@ -240,3 +242,19 @@ def status(db_path: Path | None, wait: float) -> None:
     Example: slido-compliance status --db data/compliance.duckdb
     """
     click.echo(commands.run_status(db_path, wait))
+
+
+@cli.command()
+@db_option
+@wait_option
+def rebuild(db_path: Path | None, wait: float) -> None:
+    """Recompute the typed storage from the stored events alone (events are not touched).
+
+    \b
+    Example: slido-compliance rebuild --db data/compliance.duckdb
+    """
+    bar = progress.RebuildBar()
+    try:
+        click.echo(commands.run_rebuild(db_path, wait, bar))
+    finally:
+        bar.close()

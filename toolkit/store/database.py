@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +17,13 @@ import pyarrow as pa
 
 from toolkit import config
 from toolkit.errors import DatabaseLockedError, ToolkitError, UsageError
+from toolkit.store import rebuild, typed
 from toolkit.store.digests import KnownDigests
 from toolkit.store.records import KnownPage
 
-# 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings
-SCHEMA_VERSION = 5
+# 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
+# 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade)
+SCHEMA_VERSION = 6
 MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
@@ -45,8 +47,13 @@ def connect(
     read_only: bool = False,
     memory_limit: str | None = None,
     wait: float = 0.0,
+    on_rebuild: Callable[[int, int], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the compliance database, creating or upgrading its tables and views.
+
+    A writable open also brings the typed storage up to date: a file from before
+    it (schema 5), or one whose rebuild was interrupted, is rebuilt from `events`
+    here (`toolkit.store.rebuild`), reporting to `on_rebuild`.
 
     Args:
         path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
@@ -56,6 +63,8 @@ def connect(
             connection and DuckDB's own default for a read-only one (queries and
             reports, whose windows and joins over millions of events need more).
         wait: seconds to keep retrying while another process holds the file.
+        on_rebuild: called with (events done, events in all) while the typed
+            storage is rebuilt; the store prints nothing itself.
 
     Returns:
         A DuckDB connection with every contract table and view in place.
@@ -80,7 +89,23 @@ def connect(
         # database time checkpointing (bench/README.md)
         con.execute("SET checkpoint_threshold = '64MB'")
     _ensure_schema(con, target, read_only)
+    _ensure_typed(con, target, read_only, on_rebuild)
     return con
+
+
+def _ensure_typed(
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    read_only: bool,
+    on_rebuild: Callable[[int, int], None] | None,
+) -> None:
+    if not read_only:
+        rebuild.ensure_current(con, on_rebuild)
+    elif not rebuild.is_current(con):
+        raise UsageError(
+            f"database {target} needs its typed storage rebuilt from its events; open it "
+            "for writing once (slido-compliance rebuild, or a sync) and retry"
+        )
 
 
 def _open(target: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
@@ -134,7 +159,7 @@ def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
     even though the file still holds an older release's.
     """
     for name, text in sql_files():
-        if name.startswith("00_"):
+        if name.startswith("0"):
             continue  # tables: unchanged within a schema version
         text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")
         con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
@@ -216,23 +241,37 @@ def append_events(
     """Append the events of a batch whose `event_id` is not stored yet; return how many.
 
     The batch has the columns of `events.EVENT_SCHEMA`; an id repeated inside it is
-    stored once.
+    stored once. Call inside a transaction: the typed rows of exactly the events
+    added are stored with them (`toolkit.store.typed`).
     """
-    return _insert_from(
-        con,
-        "_incoming",
-        batch,
-        """
-        INSERT INTO events BY NAME
-        SELECT DISTINCT ON (i.event_id) i.*, ? AS sync_id
-        FROM _incoming AS i
-        WHERE i.event_id NOT IN (
-            SELECT e.event_id FROM events AS e
-            WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
+    if batch.num_rows == 0:
+        return 0
+    con.register("_incoming", batch)
+    try:
+        # the new rows once, as the relation the typed fills read
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {typed.SOURCE} AS
+            SELECT DISTINCT ON (i.event_id) i.* FROM _incoming AS i
+            WHERE i.event_id NOT IN (
+                SELECT e.event_id FROM events AS e
+                WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
+            )
+            """
         )
-        """,
-        [sync_id],
-    )
+        row = con.execute(
+            f"INSERT INTO events BY NAME SELECT n.*, ? AS sync_id FROM {typed.SOURCE} AS n",
+            [sync_id],
+        ).fetchone()
+        typed.fill(con, typed.stored_types(con))
+        con.execute(f"DROP TABLE {typed.SOURCE}")
+    except (duckdb.Error, RuntimeError) as exc:
+        _raise_if_interrupt(exc)
+        raise
+    finally:
+        with suppress(duckdb.Error):
+            con.unregister("_incoming")
+    return int(row[0]) if row else 0
 
 
 def insert_new_events(
@@ -241,17 +280,16 @@ def insert_new_events(
     """Insert a batch whose events are known to be new (see `stored_digests`); return how many.
 
     No comparison with what is stored: the caller has already left out every event
-    id of `stored_digests` and every id repeated in the batch.
+    id of `stored_digests` and every id repeated in the batch. Call inside a
+    transaction: the events' typed rows are stored with them (`toolkit.store.typed`).
     """
     return _insert_from(
         con,
-        "_incoming",
+        typed.SOURCE,
         batch,
-        """
-        INSERT INTO events BY NAME
-        SELECT i.*, ? AS sync_id FROM _incoming AS i
-        """,
+        f"INSERT INTO events BY NAME SELECT i.*, ? AS sync_id FROM {typed.SOURCE} AS i",
         [sync_id],
+        then=lambda: typed.fill(con, typed.batch_types(batch)),
     )
 
 
@@ -348,13 +386,19 @@ def _insert_from(
     table: pa.RecordBatch | pa.Table,
     sql: str,
     params: list[object],
+    then: Callable[[], None] | None = None,
 ) -> int:
-    """Run an INSERT that reads an Arrow table registered as `name`; return the rows added."""
+    """Run an INSERT that reads an Arrow table registered as `name`; return the rows added.
+
+    `then` runs after it, while the table is still registered.
+    """
     if table.num_rows == 0:
         return 0
     con.register(name, table)
     try:
         row = con.execute(sql, params).fetchone()
+        if then is not None:
+            then()
     except (duckdb.Error, RuntimeError) as exc:
         _raise_if_interrupt(exc)
         raise
@@ -434,6 +478,12 @@ def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, sessio
             key,
         )
     return True
+
+
+# The per-session refresh sync runs after a session's events are committed. Only the
+# counts need one: the typed storage (and every view on it: current state, names, poll
+# results) is written in the events' own transaction, so it is never behind them.
+refresh_session = refresh_session_activity
 
 
 def finish_run(

@@ -1,15 +1,160 @@
 -- Analysis views behind toolkit.queries and the report: who did what, to which resource.
--- Built on the `events` table alone (its JSON `data`), so they hold whatever the typed
--- views make of a snapshot. Versions of a resource are ordered as the current-state
--- views order them: modifiedAtMs, then event_at, then event_id.
--- `data` is parsed once per event (event_fields: one json_extract_string over a list
--- of paths, not one `->>` per property), and session_id is never computed, so a filter
--- on session_id reaches the events scan. Window functions run only where an order of
--- versions is needed; per-resource and per-session figures are plain GROUP BYs.
+-- Built on the typed tables (05_typed_tables.sql: the properties read from `data`
+-- when each event was stored), so they hold whatever the typed views make of a
+-- snapshot. Versions of a resource are ordered as the current-state views order
+-- them: modifiedAtMs, then event_at, then event_id. session_id is never computed, so
+-- a filter on session_id reaches the table scan. Window functions run only where an
+-- order of versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
 -- one row per event, with the data properties the analysis reads; key event_id
+-- Read from the typed tables (each documented type's typed and `f_` columns), and
+-- for any other type parsed from `data` here; each branch reads one table, so a
+-- filter on session_id reaches every scan.
 CREATE OR REPLACE VIEW event_fields AS
-WITH parsed AS (
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'session' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_session_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaa' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_qaa_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestion' AS event_type,
+    question_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_qaa_question_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestionReply' AS event_type,
+    reply_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_qaa_question_reply_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'qaaQuestionAction' AS event_type,
+    question_id AS resource_id,
+    question_id AS question_id,
+    coalesce(f_poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_qaa_question_action_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'poll' AS event_type,
+    poll_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, title), '') AS content_text
+FROM typed_poll_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'pollAnswer' AS event_type,
+    poll_answer_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(text, f_title), '') AS content_text
+FROM typed_poll_answer_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'pollAnswerReview' AS event_type,
+    poll_answer_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(poll_id, f_active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_poll_answer_review_events
+UNION ALL
+SELECT
+    event_id, event_at, session_org_id, session_id, actor_user_id,
+    'activePoll' AS event_type,
+    session_id AS resource_id,
+    f_question_id AS question_id,
+    coalesce(f_poll_id, active_poll_id) AS poll_id,
+    f_modified_ms AS modified_ms,
+    f_is_deleted AS is_deleted,
+    f_is_anonymous AS is_anonymous,
+    f_status AS status,
+    f_action AS action,
+    nullif(coalesce(f_text, f_title), '') AS content_text
+FROM typed_active_poll_events
+UNION ALL
+SELECT
+    p.event_id,
+    p.event_at,
+    p.session_org_id,
+    p.session_id,
+    p.actor_user_id,
+    p.event_type,
+    CAST(NULL AS VARCHAR) AS resource_id,
+    CAST(p.f[1] AS VARCHAR) AS question_id,
+    CAST(coalesce(p.f[2], p.f[3]) AS VARCHAR) AS poll_id,
+    TRY_CAST(p.f[4] AS DOUBLE) AS modified_ms,
+    CAST(coalesce(TRY_CAST(p.f[5] AS BOOLEAN), false) AS BOOLEAN) AS is_deleted,
+    CAST(coalesce(TRY_CAST(p.f[6] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
+    CAST(p.f[7] AS VARCHAR) AS status,
+    CAST(p.f[8] AS VARCHAR) AS action,
+    CAST(nullif(coalesce(p.f[9], p.f[10]), '') AS VARCHAR) AS content_text
+FROM (
+    -- types the toolkit does not know yet: parsed here, the rare rows they are
     SELECT
         e.event_id,
         e.event_at,
@@ -19,9 +164,7 @@ WITH parsed AS (
         e.event_type,
         json_extract_string(e.data, [
             '$.questionId',
-            '$.replyId',
             '$.pollId',
-            '$.pollAnswerId',
             '$.activePollId',
             '$.modifiedAtMs',
             '$.isDeleted',
@@ -32,36 +175,18 @@ WITH parsed AS (
             '$.title'
         ]) AS f
     FROM events AS e
-)
-SELECT
-    p.event_id,
-    p.event_at,
-    p.session_org_id,
-    p.session_id,
-    p.actor_user_id,
-    p.event_type,
-    CAST(
-        CASE p.event_type
-            WHEN 'qaaQuestion' THEN p.f[1]
-            WHEN 'qaaQuestionReply' THEN p.f[2]
-            WHEN 'qaaQuestionAction' THEN p.f[1]
-            WHEN 'poll' THEN p.f[3]
-            WHEN 'pollAnswer' THEN p.f[4]
-            WHEN 'pollAnswerReview' THEN p.f[4]
-            WHEN 'activePoll' THEN p.session_id
-            WHEN 'session' THEN p.session_id
-            WHEN 'qaa' THEN p.session_id
-        END AS VARCHAR
-    ) AS resource_id,
-    CAST(p.f[1] AS VARCHAR) AS question_id,
-    CAST(coalesce(p.f[3], p.f[5]) AS VARCHAR) AS poll_id,
-    TRY_CAST(p.f[6] AS DOUBLE) AS modified_ms,
-    CAST(coalesce(TRY_CAST(p.f[7] AS BOOLEAN), false) AS BOOLEAN) AS is_deleted,
-    CAST(coalesce(TRY_CAST(p.f[8] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
-    CAST(p.f[9] AS VARCHAR) AS status,
-    CAST(p.f[10] AS VARCHAR) AS action,
-    CAST(nullif(coalesce(p.f[11], p.f[12]), '') AS VARCHAR) AS content_text
-FROM parsed AS p;
+    WHERE e.event_type NOT IN (
+        'session',
+        'qaa',
+        'qaaQuestion',
+        'qaaQuestionReply',
+        'qaaQuestionAction',
+        'poll',
+        'pollAnswer',
+        'pollAnswerReview',
+        'activePoll'
+    )
+) AS p;
 
 -- one row per event, classified by what its actor did; key event_id
 CREATE OR REPLACE VIEW event_activity AS
@@ -261,30 +386,26 @@ FROM grouped AS g;
 
 -- one row per user who posted a question or reply under a name; key user_id
 CREATE OR REPLACE VIEW user_names AS
-WITH parsed AS (
+WITH named AS (
     SELECT
-        e.event_at,
-        e.event_id,
-        json_extract_string(e.data, [
-            '$.user.userId',
-            '$.user.name',
-            '$.user.unverifiedName',
-            '$.isAnonymous'
-        ]) AS f
-    FROM events AS e
-    WHERE e.event_type IN ('qaaQuestion', 'qaaQuestionReply')
-),
-named AS (
+        q.author_user_id AS user_id,
+        q.event_at,
+        q.event_id,
+        coalesce(
+            nullif(q.author_name, ''), nullif(q.author_unverified_name, '') || ' (unverified)'
+        ) AS display_name
+    FROM typed_qaa_question_events AS q
+    WHERE NOT q.f_is_anonymous
+    UNION ALL
     SELECT
-        CAST(p.f[1] AS VARCHAR) AS user_id,
-        p.event_at,
-        p.event_id,
-        CAST(coalesce(
-            nullif(p.f[2], ''),
-            nullif(p.f[3], '') || ' (unverified)'
-        ) AS VARCHAR) AS display_name
-    FROM parsed AS p
-    WHERE NOT coalesce(TRY_CAST(p.f[4] AS BOOLEAN), false)
+        r.author_user_id,
+        r.event_at,
+        r.event_id,
+        coalesce(
+            nullif(r.author_name, ''), nullif(r.author_unverified_name, '') || ' (unverified)'
+        )
+    FROM typed_qaa_question_reply_events AS r
+    WHERE NOT r.f_is_anonymous
 )
 SELECT
     n.user_id,
