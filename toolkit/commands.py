@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from toolkit import config
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import UsageError
 from toolkit.ingest.client import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
-from toolkit.store import database as db
+from toolkit.store import handle, spool
 
 
 def run_sync(
@@ -23,17 +24,18 @@ def run_sync(
     on_progress: Callable[[SyncResult], None] | None = None,
     recheck: bool = False,
 ) -> list[SyncResult]:
-    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`)."""
+    """Sync the sessions into the database, which is opened only to commit.
+
+    `wait`: seconds to wait for another sync of the same file to finish, and for a
+    reader to close the file at the end before events are left waiting in the spool.
+    See `SyncOptions` for `recheck`.
+    """
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
-    con = db.connect(db_path, wait=wait)
-    try:
-        options = SyncOptions(
-            base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck
-        )
-        return sync_sessions(con, refs, options, on_progress)
-    finally:
-        con.close()
+    options = SyncOptions(
+        base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck, wait=wait
+    )
+    return sync_sessions(config.db_path(db_path), refs, options, on_progress)
 
 
 def describe_results(results: Sequence[SyncResult]) -> str:
@@ -46,27 +48,43 @@ def describe_results(results: Sequence[SyncResult]) -> str:
         )
         if r.error:
             line += f"\n  error: {r.error}"
+        if r.waiting:
+            line += (
+                f"\n  {r.waiting} events wait in the spool to join the record ({r.why_waiting});"
+                " they join at the next sync or writable open"
+            )
         lines.append(line)
     return "\n".join(lines)
 
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:
-    """The status table: per session, stored events, last sync, outcome, settled."""
-    con = db.connect(db_path, read_only=True, wait=wait)
-    try:
+    """The status table: per session, stored events, last sync, outcome, settled, and
+    the events fetched that wait in the spool to join the record."""
+    reader = handle.open(db_path, wait=max(wait, handle.READER_PATIENCE))
+    waiting = spool.waiting(reader.path)
+    with reader.connection() as con:
         rows, unknown = status_rows(con), unknown_types(con)
-    finally:
-        con.close()
-    if not rows:
+    if not rows and not waiting:
         return "no sessions stored yet; run 'slido-compliance sync' or 'demo'"
-    lines = [_status_line(row) for row in rows]
+    lines = [
+        _status_line(row, waiting.pop((row["session_org_id"], row["session_id"]), 0))
+        for row in rows
+    ]
+    lines += [
+        f"{sid} (org {org}): 0 events, {count} events waiting to join the record"
+        for (org, sid), count in sorted(waiting.items())
+    ]
     if unknown:
         kinds = ", ".join(f"{kind} ({count} events)" for kind, count in unknown)
         lines.append(f"event types the views do not know yet, kept in events: {kinds}")
     return "\n".join(lines)
 
 
-def _status_line(row: dict) -> str:
+def _key(row: dict) -> tuple[str, str]:
+    return (row["session_org_id"], row["session_id"])
+
+
+def _status_line(row: dict, waiting: int = 0) -> str:
     settled = (
         "settled"
         if row["is_settled"]
@@ -83,6 +101,10 @@ def _status_line(row: dict) -> str:
     )
     if row["last_error"] and row["last_status"] != "ok":
         text += f"\n  last error: {row['last_error']}"
+    if waiting:
+        text += (
+            f"\n  {waiting} events waiting to join the record (at the next sync or writable open)"
+        )
     return text
 
 
@@ -112,12 +134,9 @@ def run_sql(
     fmt = _format_from(fmt, out, SQL_SUFFIXES, "table")
     if fmt == "parquet" and out is None:
         raise UsageError("parquet output is binary: give --out FILE.parquet")
-    con = db.connect(db_path, read_only=True)
-    try:
+    with handle.open(db_path).connection() as con:  # held for this one question
         lock_down(con)
         frame = query_frame(con, query)
-    finally:
-        con.close()
     if out is not None:
         write_frame(frame, fmt, out)
         return None
@@ -142,13 +161,10 @@ def run_report(
     from toolkit.report import build as report
 
     fmt = _format_from(fmt, out, REPORT_SUFFIXES, "md")
-    con = db.connect(db_path, read_only=True)
-    try:
+    with handle.open(db_path).connection() as con:  # held while the report is built
         if out is not None:
             report.write_report(con, out, fmt, session_id, reveal_anonymous)
             return None
         built = report.build_report(con, session_id, reveal_anonymous)
-    finally:
-        con.close()
     render = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
     return render[fmt](built)

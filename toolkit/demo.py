@@ -51,12 +51,8 @@ def run_demo(
     token = Secret(secrets.token_urlsafe(24))
     refs = [SessionRef(s.org_id, s.session_id) for s in info.sessions]
     with Sandbox(dataset, token=token.reveal()) as server:
-        con = db.connect(db_path)
-        try:
-            options = SyncOptions(server.base_url, token, concurrency=4)
-            results = sync_sessions(con, refs, options, on_progress)
-        finally:
-            con.close()
+        options = SyncOptions(server.base_url, token, concurrency=4)
+        results = sync_sessions(db_path, refs, options, on_progress)
     con = db.connect(db_path, read_only=True)
     try:
         paths = _write_reports(con, report_dir, refs[0].session_id)

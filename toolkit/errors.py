@@ -7,6 +7,7 @@ EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_LOCKED = 5
+EXIT_STORAGE = 7  # the disk or file refused: full, read-only, no permission, not a database
 
 
 class ToolkitError(Exception):
@@ -42,3 +43,10 @@ class DatabaseLockedError(ToolkitError):
     """Another process holds the database file (exit 5)."""
 
     exit_code = EXIT_LOCKED
+
+
+class StorageError(ToolkitError):
+    """The file system refused the database or the spool: full, read-only, no permission,
+    or the file is not a DuckDB database (exit 7). What was committed before is intact."""
+
+    exit_code = EXIT_STORAGE

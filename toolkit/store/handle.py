@@ -1,0 +1,167 @@
+"""Handles on the database file that hold it only while they use it.
+
+DuckDB lets one process write a file, and any open connection, even a read-only one,
+keeps a writer of another process out. So neither side keeps the file open:
+
+- `Reader` (public as `toolkit.open`) opens the file read-only for each question and
+  closes it after, retrying for a while when a sync is committing. A question sees
+  the record as committed when it is asked.
+- `RecordFile` is the sync's: it opens the file for writing only to commit a group
+  (`writing`) or to read a session's stored digests (`read`), and closes it after.
+- `HeldRecord` is the same interface over a connection the caller keeps open (the
+  library's `sync_sessions(con, ...)`): nothing is released between commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from toolkit import config
+from toolkit.errors import DatabaseLockedError
+from toolkit.store import database as db
+
+T = TypeVar("T")
+
+READER_PATIENCE = 30.0  # seconds a question waits for a commit (one takes well under 2 s)
+WRITER_PATIENCE = 0.5  # seconds a sync waits for a reader's question before spooling
+
+
+class Reader:
+    """Opens the database read-only for each question and closes it after.
+
+    Pass it wherever a helper takes a connection (`toolkit.qa_questions(rec, sid)`).
+    A notebook holding one never keeps a sync out: between questions the file is
+    free. `with rec.connection() as con:` holds one connection for several questions
+    (the report does so); keep such blocks short.
+
+    Example:
+        >>> rec = toolkit.open("data/compliance.duckdb")  # doctest: +SKIP
+        >>> toolkit.sessions(rec)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path | None = None, wait: float = READER_PATIENCE):
+        self.path = config.db_path(path)
+        self.wait = wait
+        self._local = threading.local()  # a held connection, per thread
+
+    def __repr__(self) -> str:
+        return f"toolkit.open({str(self.path)!r})"
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for the block, closed after (reused if already held)."""
+        held = getattr(self._local, "con", None)
+        if held is not None:
+            yield held
+            return
+        con = db.connect(self.path, read_only=True, wait=self.wait)
+        self._local.con = con
+        try:
+            yield con
+        finally:
+            self._local.con = None
+            con.close()
+
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        """Run one query and return its rows as a polars DataFrame (see `toolkit.query`)."""
+        from toolkit.analysis.query import fetch
+
+        return fetch(self, query, params)
+
+
+def open(path: str | Path | None = None, wait: float = READER_PATIENCE) -> Reader:
+    """A handle on the database that opens the file for each question and closes it after.
+
+    Args:
+        path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
+        wait: seconds a question keeps retrying while a writer holds the file.
+
+    Returns:
+        A `Reader`, accepted by every helper in place of a connection.
+    """
+    return Reader(path, wait)
+
+
+class RecordFile:
+    """The sync's access to the file: opened for each commit or read, closed after."""
+
+    def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
+        self.path = path
+        self.wait = wait
+        self._lock = threading.Lock()  # one use at a time within the process
+
+    @contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The file open for writing during the block (DatabaseLockedError if busy)."""
+        with self._lock:
+            con = db.connect(self.path, wait=self.wait if wait is None else wait, drain=False)
+            try:
+                # a sync's statements are small; DuckDB's threads would take the CPU
+                # the fetch workers need (bench/README.md, "DuckDB's threads")
+                con.execute("SET threads = 1")
+                with db.storage_failures(self.path):
+                    yield con
+            finally:
+                con.close()
+
+    def read(self, read: Callable[..., T], *args: Any) -> T | None:
+        """Run a read of stored state; None if the file is busy (compare at join time)."""
+        try:
+            with self.writing() as con:
+                return read(con, *args)
+        except DatabaseLockedError:
+            return None
+
+    def close(self) -> None:
+        """Nothing is held between uses."""
+
+
+class HeldRecord:
+    """The same interface over a writable connection the caller keeps open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, readers: int):
+        self.con = con
+        self.path = database_path(con)
+        self._before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        con.execute("SET threads = 1")
+        # a cursor per fetch worker, made on this thread (the connection is not thread-safe)
+        self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
+        for _ in range(readers):
+            self._cursors.put(con.cursor())
+
+    @contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The caller's connection."""
+        with db.storage_failures(self.path):
+            yield self.con
+
+    def read(self, read: Callable[..., T], *args: Any) -> T | None:
+        """Run a read of stored state on a borrowed cursor."""
+        cursor = self._cursors.get()
+        try:
+            return read(cursor, *args)
+        finally:
+            self._cursors.put(cursor)
+
+    def close(self) -> None:
+        """Close the cursors and restore the connection's threads."""
+        while not self._cursors.empty():
+            self._cursors.get().close()
+        with contextlib.suppress(duckdb.Error):  # the connection failed: nothing to restore
+            self.con.execute(f"SET threads = {int(self._before)}")
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file a connection has open."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else Path("memory")
