@@ -113,7 +113,9 @@ class Joiner:
 
     def join(self, final: bool = False, wait: float | None = None) -> None:
         """Join what is waiting (spool first, then memory); spool it if the file is busy."""
-        groups = [g for ref in self.sessions if (g := self._group(ref, final)) is not None]
+        groups = [g for ref in self.sessions if (g := self._group(ref)) is not None]
+        if final:  # after every session's own events: those it served of other sessions
+            groups += [g for s in self.sessions.values() if (g := _deferred(s)) is not None]
         self._rows, self._since = 0, time.monotonic()
         try:
             with self.record.writing(wait) as con:
@@ -159,7 +161,7 @@ class Joiner:
         if group.finished is not None:
             self._refresh.append(SessionRef(group.run.org_id, group.run.session_id))
 
-    def _group(self, ref: SessionRef, final: bool) -> Group | None:
+    def _group(self, ref: SessionRef) -> Group | None:
         """The session's buffered pages as one group, emptying the buffer."""
         state = self.sessions[ref]
         batches, listed = state.batches, state.listed
@@ -188,16 +190,7 @@ class Joiner:
             finished=state.finished,
         )
         state.finished = None
-        if final and state.deferred:
-            return self._with_deferred(state, group)
-        empty = not batches and group.finished is None
-        return None if empty else group
-
-    def _with_deferred(self, state: _Session, group: Group) -> Group | None:
-        """The last group of a session, with its deferred events (compared with the record)."""
-        deferred, state.deferred = pa.concat_tables([group.events, *state.deferred]), []
-        group.events, group.compare = deferred.cast(EVENT_SCHEMA), True
-        return group
+        return None if not batches and group.finished is None else group
 
     def abandon(self, exc: BaseException) -> None:
         """Record the truth after an interrupt or a failure: runs cut short, what they kept."""
@@ -215,6 +208,14 @@ class Joiner:
             state.finished = (state.result.status, state.result.error)
         with contextlib.suppress(Exception):
             self.join(final=True, wait=0.0)
+
+
+def _deferred(state: _Session) -> Group | None:
+    """A session's deferred events as a group, compared with the record as they join."""
+    if not state.deferred:
+        return None
+    events, state.deferred = pa.concat_tables(state.deferred).cast(EVENT_SCHEMA), []
+    return Group(run=state.run, events=events, compare=True)
 
 
 def _why(exc: BaseException) -> str:

@@ -172,8 +172,8 @@ def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
     even though the file still holds an older release's.
     """
     for name, text in sql_files():
-        if name.startswith("00_"):
-            continue  # tables: unchanged within a schema version
+        if name.startswith("0"):
+            continue  # tables (00_ to 09_): unchanged within a schema version
         text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")
         con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 
