@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.errors import EXIT_API, EXIT_AUTH, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from toolkit.errors import EXIT_API, EXIT_AUTH, EXIT_OK, EXIT_USAGE
 
 from .conftest import SANDBOX_TOKEN
 

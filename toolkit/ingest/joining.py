@@ -67,7 +67,6 @@ class Joiner:
         self.on_progress = on_progress
         self.sessions: dict[SessionRef, _Session] = {}
         self._rows, self._since = 0, time.monotonic()
-        self._tidied = False
         self._refresh: list[SessionRef] = []
 
     def start(self, ref: SessionRef, started_at: datetime) -> None:
@@ -119,7 +118,6 @@ class Joiner:
         self._rows, self._since = 0, time.monotonic()
         try:
             with self.record.writing(wait) as con:
-                self._tidy(con)
                 for group, new in self.spool.join(con):
                     self._joined(group, new, spooled=True)
                 for group in groups:
@@ -129,14 +127,6 @@ class Joiner:
                 self._refresh = []
         except DatabaseLockedError as exc:
             self._keep(groups, str(exc))
-
-    def _tidy(self, con: object) -> None:
-        """First join: join the spool of syncs that ended, close runs of those that died."""
-        if self._tidied:
-            return
-        spooling.drain(con, self.record.path)  # type: ignore[arg-type]
-        db.close_abandoned_runs(con)  # type: ignore[arg-type]
-        self._tidied = True
 
     def _keep(self, groups: list[Group], why: str) -> None:
         for group in groups:

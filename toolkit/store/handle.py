@@ -27,6 +27,7 @@ import duckdb
 from toolkit import config
 from toolkit.errors import DatabaseLockedError
 from toolkit.store import database as db
+from toolkit.store import spool
 
 T = TypeVar("T")
 
@@ -90,13 +91,26 @@ def open(path: str | Path | None = None, wait: float = READER_PATIENCE) -> Reade
     return Reader(path, wait)
 
 
+def tidy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A sync's first open: join the spool of syncs that ended, close runs of those that died.
+
+    Before any stored digests are read, so a session's spooled events count as stored.
+    """
+    spool.drain(con, path)
+    db.close_abandoned_runs(con)
+
+
 class RecordFile:
-    """The sync's access to the file: opened for each commit or read, closed after."""
+    """The sync's access to the file: opened for each commit or read, closed after.
+
+    The first open tidies (`tidy`); the sync holds the file's sync lock meanwhile.
+    """
 
     def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
         self.path = path
         self.wait = wait
         self._lock = threading.Lock()  # one use at a time within the process
+        self._tidied = False
 
     @contextmanager
     def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -108,6 +122,9 @@ class RecordFile:
                 # the fetch workers need (bench/README.md, "DuckDB's threads")
                 con.execute("SET threads = 1")
                 with db.storage_failures(self.path):
+                    if not self._tidied:
+                        tidy(con, self.path)
+                        self._tidied = True
                     yield con
             finally:
                 con.close()
@@ -132,6 +149,8 @@ class HeldRecord:
         self.path = database_path(con)
         self._before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         con.execute("SET threads = 1")
+        with db.storage_failures(self.path):
+            tidy(con, self.path)
         # a cursor per fetch worker, made on this thread (the connection is not thread-safe)
         self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(readers):
