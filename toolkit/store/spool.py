@@ -256,7 +256,7 @@ def _close_unfinished(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> No
     touched: dict[str, RunFacts] = {g.run.run_key: g.run for g in groups}
     for key, run in touched.items():
         if key not in finished and run.sync_id is not None:
-            db.finish_run(con, run.sync_id, "partial", INTERRUPTED)
+            db.finish_run(con, run.sync_id, "failed", INTERRUPTED)
     for run in {(r.org_id, r.session_id): r for r in touched.values()}.values():
         db.refresh_session_activity(con, run.org_id, run.session_id)
 
