@@ -180,7 +180,7 @@ def test_a_database_held_by_another_process_leaves_the_events_waiting(
         assert holder.stdout.readline().strip() == "held"
         out = cli(*sync_args(sample_dataset, sandbox_factory(), tmp_db))
         assert out.returncode == EXIT_OK, out.stderr
-        assert "wait in the spool to join the record" in out.stdout
+        assert "events wait in the spool to join the record" in out.stdout
         assert f"database {tmp_db} is locked by another process" in out.stdout
         assert f"PID {holder.pid}" in out.stdout
     finally:

@@ -106,7 +106,7 @@ def test_a_reader_held_for_a_whole_sync_does_not_fail_it_and_every_event_joins_o
             timeout=300,
         )
         assert out.returncode == EXIT_OK, out.stderr
-        assert "wait in the spool to join the record" in out.stdout
+        assert "events wait in the spool to join the record" in out.stdout
         assert "Traceback" not in out.stderr
         waiting = spool.waiting(db)
         assert sum(waiting.values()) == dataset.events  # every event durable, none joined yet

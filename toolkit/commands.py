@@ -39,21 +39,26 @@ def run_sync(
 
 
 def describe_results(results: Sequence[SyncResult]) -> str:
-    """One line per session: pages, received, new, duplicates, rejected, outcome."""
+    """One line per session: pages, received, new, duplicates, rejected, outcome; and the
+    events that wait in the spool to join the record, and why."""
     lines = []
     for r in results:
         line = (
             f"{r.session_id}: {r.status}, {r.pages} pages, {r.received} received, "
             f"{r.new} new, {r.duplicates} duplicates, {r.rejected} rejected"
         )
+        if r.waiting:
+            line += f", {r.waiting} waiting to join"
         if r.error:
             line += f"\n  error: {r.error}"
-        if r.waiting:
-            line += (
-                f"\n  {r.waiting} events wait in the spool to join the record ({r.why_waiting});"
-                " they join at the next sync or writable open"
-            )
         lines.append(line)
+    waiting = [r for r in results if r.waiting]
+    if waiting:
+        lines.append(
+            f"{sum(r.waiting for r in waiting)} events wait in the spool to join the record: "
+            f"{waiting[0].why_waiting}. They join at the next sync, or when the file is "
+            "next opened for writing (toolkit.connect); nothing fetched is lost."
+        )
     return "\n".join(lines)
 
 

@@ -125,8 +125,8 @@ class Joiner:
                 for ref in self._refresh:
                     db.refresh_session_activity(con, ref.org_id, ref.session_id)
                 self._refresh = []
-        except DatabaseLockedError as exc:
-            self._keep(groups, str(exc))
+        except DatabaseLockedError as exc:  # "database X is locked by another process (PID)"
+            self._keep(groups, str(exc).split(";", 1)[0])
 
     def _keep(self, groups: list[Group], why: str) -> None:
         for group in groups:

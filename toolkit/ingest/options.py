@@ -31,7 +31,7 @@ class SyncResult:
     @property
     def duplicates(self) -> int:
         """Items received that were already stored (or repeated within the sync)."""
-        return self.received - self.new - self.rejected
+        return self.received - self.new - self.rejected - self.waiting
 
 
 @dataclass

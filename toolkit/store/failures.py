@@ -58,7 +58,7 @@ def storage_error(path: str | Path, exc: BaseException) -> StorageError | None:
         text += " " + _ERRNO_WORDS[exc.errno]
     for words, what, todo in _KINDS:
         if any(word in text for word in words):
-            verb = "open" if "duckdb database" in what else "write"
+            verb = "open" if "database" in what else "write"
             return StorageError(
                 f"cannot {verb} {path}: {what}; {todo}. Everything committed before is intact."
             )
