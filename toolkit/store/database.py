@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -34,6 +35,7 @@ def sql_files() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
+@functools.cache  # the package's files do not change while it runs; a sync opens often
 def _sql_digest() -> str:
     digest = hashlib.sha256()
     for name, text in sql_files():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,33 +102,76 @@ def tidy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 class RecordFile:
-    """The sync's access to the file: opened for each commit or read, closed after.
+    """The sync's access to the file: opened for a commit or a read, closed soon after.
 
-    The first open tidies (`tidy`); the sync holds the file's sync lock meanwhile.
+    Opening costs tens of milliseconds (and closing checkpoints), so a use within
+    `LINGER` seconds of the last one reuses the open file; but the file is never
+    kept more than `HOLD` seconds at a stretch, and after closing it the sync waits
+    `GAP` before opening it again, so a reader retrying every 20 ms gets in. The
+    first open tidies (`tidy`); the sync holds the file's sync lock meanwhile.
     """
+
+    HOLD = 1.0
+    LINGER = 0.2
+    GAP = 0.06
 
     def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
         self.path = path
         self.wait = wait
         self._lock = threading.Lock()  # one use at a time within the process
         self._tidied = False
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._opened = self._used = self._closed = 0.0
+        self._stop = threading.Event()
+        self._closer = threading.Thread(target=self._close_idle, name="sync-file", daemon=True)
+        self._closer.start()
 
     @contextmanager
     def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """The file open for writing during the block (DatabaseLockedError if busy)."""
         with self._lock:
-            con = db.connect(self.path, wait=self.wait if wait is None else wait, drain=False)
+            con = self._lease(self.wait if wait is None else wait)
             try:
-                # a sync's statements are small; DuckDB's threads would take the CPU
-                # the fetch workers need (bench/README.md, "DuckDB's threads")
-                con.execute("SET threads = 1")
                 with db.storage_failures(self.path):
                     if not self._tidied:
                         tidy(con, self.path)
                         self._tidied = True
                     yield con
-            finally:
-                con.close()
+            except BaseException:
+                self._release()
+                raise
+            self._used = time.monotonic()
+            if self._used - self._opened >= self.HOLD:
+                self._release()
+
+    def _lease(self, wait: float) -> duckdb.DuckDBPyConnection:
+        if self._con is not None and time.monotonic() - self._opened < self.HOLD:
+            return self._con
+        self._release()
+        time.sleep(max(0.0, self._closed + self.GAP - time.monotonic()))
+        con = db.connect(self.path, wait=wait, drain=False)
+        # a sync's statements are small; DuckDB's threads would take the CPU the fetch
+        # workers need (bench/README.md, "DuckDB's threads")
+        con.execute("SET threads = 1")
+        self._con, self._opened = con, time.monotonic()
+        return con
+
+    def _release(self) -> None:
+        if self._con is None:
+            return
+        con, self._con = self._con, None
+        try:
+            with db.storage_failures(self.path):
+                con.close()  # checkpoints: a full disk may refuse it
+        finally:
+            self._closed = time.monotonic()
+
+    def _close_idle(self) -> None:
+        while not self._stop.wait(self.LINGER / 2):
+            with self._lock:
+                if self._con is not None and time.monotonic() - self._used >= self.LINGER:
+                    with contextlib.suppress(Exception):  # the next use reports it
+                        self._release()
 
     def read(self, read: Callable[..., T], *args: Any) -> T | None:
         """Run a read of stored state; None if the file is busy (compare at join time)."""
@@ -138,7 +182,11 @@ class RecordFile:
             return None
 
     def close(self) -> None:
-        """Nothing is held between uses."""
+        """Close the file (its last checkpoint) and stop the closing thread."""
+        self._stop.set()
+        self._closer.join()
+        with self._lock:
+            self._release()
 
 
 class HeldRecord:
