@@ -11,6 +11,7 @@ import inspect
 import os
 import re
 import resource
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -170,8 +171,7 @@ def _fetch_session(url: str, org_id: str, session_id: str, build: bool) -> tuple
 def sync(
     url: str, dataset: Path, db_path: Path, concurrency: int, fresh: bool, recheck: bool = False
 ) -> Figures:
-    """Time `toolkit.connect` + `sync_sessions` + close, as the `sync` command does."""
-    import toolkit
+    """Time `sync_sessions(path)`, as the `sync` command does (the file opened per commit)."""
     from toolkit.config import Secret, SessionRef
     from toolkit.ingest.sync import SyncOptions, sync_sessions
 
@@ -179,12 +179,11 @@ def sync(
     if fresh:
         for path in (db_path, Path(f"{db_path}.wal")):
             path.unlink(missing_ok=True)
+        shutil.rmtree(f"{db_path}.spool", ignore_errors=True)
     refs = [SessionRef(org, sid) for org, sid, _n in sample.sessions]
     options = SyncOptions(url, Secret(SANDBOX_TOKEN), concurrency=concurrency, recheck=recheck)
     started = time.perf_counter()
-    con = toolkit.connect(db_path)
-    results = sync_sessions(con, refs, options)
-    con.close()
+    results = sync_sessions(db_path, refs, options)  # opens the file for each commit
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

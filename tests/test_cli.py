@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.errors import EXIT_API, EXIT_AUTH, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from toolkit.errors import EXIT_API, EXIT_AUTH, EXIT_OK, EXIT_USAGE
 
 from .conftest import SANDBOX_TOKEN
 
@@ -158,7 +158,9 @@ def test_api_failure_after_retries_exits_4_and_keeps_the_record(
     assert count.stdout.split() == ["n", str(sample_dataset.sessions[0].events)]
 
 
-def test_a_database_held_by_another_process_exits_5(sample_dataset, sandbox_factory, tmp_db):
+def test_a_database_held_by_another_process_leaves_the_events_waiting(
+    sample_dataset, sandbox_factory, tmp_db
+):
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -177,12 +179,21 @@ def test_a_database_held_by_another_process_exits_5(sample_dataset, sandbox_fact
     try:
         assert holder.stdout.readline().strip() == "held"
         out = cli(*sync_args(sample_dataset, sandbox_factory(), tmp_db))
-        assert out.returncode == EXIT_LOCKED
-        assert f"database {tmp_db} is locked by another process" in out.stderr
-        assert f"PID {holder.pid}" in out.stderr
+        assert out.returncode == EXIT_OK, out.stderr
+        assert "events wait in the spool to join the record" in out.stdout
+        assert f"database {tmp_db} is locked by another process" in out.stdout
+        assert f"PID {holder.pid}" in out.stdout
     finally:
         holder.kill()
         holder.wait()
+    out = cli("status", "--db", str(tmp_db))  # the read-only open does not join them
+    assert f"{sample_dataset.sessions[0].events} events waiting to join" in out.stdout
+    out = cli(*sync_args(sample_dataset, sandbox_factory(), tmp_db))
+    assert out.returncode == EXIT_OK, out.stderr
+    assert "wait in the spool" not in out.stdout
+    out = cli("status", "--db", str(tmp_db))
+    assert "waiting" not in out.stdout
+    assert f"{sample_dataset.sessions[0].events} events, last sync" in out.stdout
 
 
 def test_status_reports_settled_sessions(sample_dataset, sandbox_factory, tmp_db):

@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from toolkit.errors import EXIT_OK, UsageError
+import toolkit
+from toolkit.errors import EXIT_OK, DatabaseLockedError, UsageError
 from toolkit.sample.generate import SampleInfo, write_sample
-from toolkit.sandbox.server import Sandbox
+from toolkit.sandbox import Sandbox
 from toolkit.store import database as db
 from toolkit.store import typed
 
@@ -35,9 +37,6 @@ from .test_typed import assert_equals_its_rebuild, typed_differences
 
 RANDOM_KILLS = 8  # at moments drawn from strata over a whole run
 SEED = 20_240_607
-# The larger session commits its first 16,384 rows after 64 pages of 256; the writer can
-# lag the fetchers by the queue (12 messages) and one page held by each of 2 workers.
-COMMITTED_AFTER = 64 + 12 + 2 + 1
 ROW = "event_id, event_at, session_org_id, session_id, actor_user_id, event_type, data"
 
 
@@ -91,18 +90,19 @@ def kill_after(command: list[str], seconds: float) -> Kill:
     return _reaped(proc, seconds)
 
 
-def kill_after_commit(command: list[str], box: Sandbox, session_id: str) -> Kill:
-    """Start a sync and SIGKILL it as soon as the sandbox has served it enough pages of the
-    session that its first group of 16,384 rows is certainly committed."""
+def kill_after_commit(command: list[str], database: Path, session_id: str) -> Kill:
+    """Start a sync and SIGKILL it as soon as a reader sees events of the session in the
+    record: right after a commit (asking through `toolkit.open`, as a notebook would)."""
     started = time.monotonic()
+    known = committed(database, session_id)
     proc = subprocess.Popen(
         command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     while proc.poll() is None and time.monotonic() < started + 60:
-        if pages_served(box, session_id, since=started) >= COMMITTED_AFTER:
+        if committed(database, session_id) > known:
             proc.send_signal(signal.SIGKILL)
             break
-        time.sleep(0.002)
+        time.sleep(0.01)
     return _reaped(proc, time.monotonic() - started)
 
 
@@ -113,6 +113,61 @@ def pages_served(box: Sandbox, session_id: str, since: float) -> int:
     return sum(
         1 for t, _m, target, status in log if t >= since and status == 200 and needle in target
     )
+
+
+def committed(database: Path, session_id: str) -> int:
+    """The session's events in the record now (0 before the file has its schema)."""
+    if not database.exists():
+        return 0
+    try:
+        frame = toolkit.query(
+            toolkit.open(database, wait=5),
+            "SELECT count(*) AS n FROM events WHERE session_id = $s",
+            {"s": session_id},
+        )
+    except (UsageError, DatabaseLockedError):  # no schema yet, or a long upgrade
+        return 0
+    return int(frame["n"][0])
+
+
+class Readers:
+    """Readers running beside the victims: one asks every 50 ms through `toolkit.open`,
+    one holds a read-only connection for random spans (the sync spools meanwhile)."""
+
+    def __init__(self, database: Path, seed: int):
+        self.database, self.rng = database, random.Random(seed)
+        self.stop = threading.Event()
+        self.refused: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._ask, daemon=True),
+            threading.Thread(target=self._hold, daemon=True),
+        ]
+
+    def __enter__(self) -> Readers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _ask(self) -> None:
+        while not self.stop.wait(0.05):
+            try:
+                committed(self.database, "")
+            except Exception as exc:
+                self.refused.append(exc)
+
+    def _hold(self) -> None:
+        while not self.stop.wait(self.rng.uniform(0.2, 1.0)):
+            try:
+                con = toolkit.connect(self.database, read_only=True, wait=5)
+            except (UsageError, DatabaseLockedError):
+                continue  # no schema yet, or the sync is committing: try again later
+            self.stop.wait(self.rng.uniform(0.2, 1.5))
+            con.close()
 
 
 def _reaped(proc: subprocess.Popen, after: float) -> Kill:
@@ -198,12 +253,14 @@ def test_sync_killed_anywhere_then_rerun_matches_a_clean_sync(
     larger = max(large_dataset.sessions, key=lambda s: s.events).session_id
     command = sync_command(listing, victim, box.base_url)
     kills, stored = [], []
-    for moment in moments:
-        if moment is None:
-            kills.append(kill_after_commit(command, box, larger))
-        else:
-            kills.append(kill_after(command, moment))
-        stored.append(check_after_kill(victim, truth, any(n is not None for n in stored)))
+    with Readers(victim, SEED) as readers:
+        for moment in moments:
+            if moment is None:
+                kills.append(kill_after_commit(command, victim, larger))
+            else:
+                kills.append(kill_after(command, moment))
+            stored.append(check_after_kill(victim, truth, any(n is not None for n in stored)))
+    assert not readers.refused, readers.refused[:3]
     timed_run(command)
 
     assert rows(victim) == reference, "the record differs from a clean sync"

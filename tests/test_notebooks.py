@@ -98,9 +98,8 @@ def test_bootstrap_builds_the_sample_record_when_slido_db_is_unset(tmp_path: Pat
         nbformat.v4.new_code_cell(first_code_cell(read(NOTEBOOKS[0]))),
         nbformat.v4.new_code_cell(
             "assert Path(DB_PATH).is_file()\n"
-            "assert toolkit.sessions(con).height == 3\n"
-            "print(DB_PATH)\n"
-            "con.close()"
+            "assert toolkit.sessions(rec).height == 3\n"
+            "print(DB_PATH)"
         ),
     ]
     cwd = tmp_path / "cwd"
@@ -118,7 +117,7 @@ def test_notebooks_share_one_bootstrap_cell() -> None:
     assert len(set(cells.values())) == 1, "the first code cell differs between notebooks"
     bootstrap = cells[NOTEBOOKS[0]]
     assert 'os.environ.get("SLIDO_DB")' in bootstrap
-    assert "toolkit.connect(DB_PATH, read_only=True)" in bootstrap
+    assert "rec = toolkit.open(DB_PATH)" in bootstrap
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

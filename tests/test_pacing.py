@@ -7,7 +7,7 @@ from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
 from toolkit.config import Secret, SessionRef
-from toolkit.ingest import sync
+from toolkit.ingest import fetching
 from toolkit.ingest.client import Client
 from toolkit.ingest.events import known_page
 from toolkit.ingest.pacing import WINDOW, Pacer
@@ -52,8 +52,8 @@ def test_an_unpaced_pacer_always_allows_the_limit():
     assert fed(Pacer(3, paced=False), waited=0.0, worked=0.002).target() == 3
 
 
-def page(waited: float, worked: float) -> sync._Fetched:
-    return sync._Fetched(known_page(0), None, waited, worked)
+def page(waited: float, worked: float) -> fetching.Fetched:
+    return fetching.Fetched(known_page(0), None, waited, worked)
 
 
 def handed_out(sessions: queue.SimpleQueue) -> list:
@@ -67,7 +67,7 @@ def test_the_launcher_hands_out_one_session_then_as_many_as_the_pacer_allows():
     sessions: queue.SimpleQueue = queue.SimpleQueue()
     threads: list[int] = []
     refs = ["a", "b", "c", "d"]
-    launcher = sync._Launcher(refs, sessions, lambda: threads.append(1), Pacer(3))  # type: ignore[arg-type]
+    launcher = fetching.Launcher(refs, sessions, lambda: threads.append(1), Pacer(3))  # type: ignore[arg-type]
     assert handed_out(sessions) == ["a"] and len(threads) == 1
     launcher.page(page(waited=0.0001, worked=0.002))
     assert handed_out(sessions) == []  # a fast network: one at a time

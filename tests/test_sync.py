@@ -13,7 +13,7 @@ import pytest
 
 from toolkit.config import Secret, SessionRef
 from toolkit.errors import EXIT_API, EXIT_AUTH
-from toolkit.ingest import sync
+from toolkit.ingest import fetching
 from toolkit.ingest.client import Client, RetryPolicy
 from toolkit.ingest.events import event_id
 from toolkit.ingest.sync import SyncOptions, exit_code, sync_sessions
@@ -270,10 +270,12 @@ def test_workers_yield_the_cpu_to_the_writer_which_keeps_its_priority(
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     seen: list[int] = []
-    worker = threading.Thread(target=lambda: (sync._yield_cpu_to_writer(), seen.append(priority())))
+    worker = threading.Thread(
+        target=lambda: (fetching.yield_cpu_to_writer(), seen.append(priority()))
+    )
     worker.start()
     worker.join()
-    assert seen == [max(sync.WORKER_NICENESS, priority())]
+    assert seen == [max(fetching.WORKER_NICENESS, priority())]
     before = priority()
     run(tmp_db, sandbox_factory(), refs_of(sample_dataset), concurrency=2)
     assert priority() == before  # the calling thread is the writer: never lowered

@@ -1,12 +1,14 @@
 """Keep and audit the record of Slido activity in Webex meetings, in one DuckDB file.
 
-The public Python API: `connect()` opens the database, and the helpers take its
-connection and return polars DataFrames.
+The public Python API: `open()` returns a handle that opens the database for each
+question and closes it after (so a notebook never keeps the nightly sync out);
+`connect()` opens a connection kept until closed. The helpers take either and
+return polars DataFrames.
 
 Example:
     >>> import toolkit
-    >>> con = toolkit.connect("data/compliance.duckdb", read_only=True)  # doctest: +SKIP
-    >>> toolkit.qa_questions(con, "SID")  # doctest: +SKIP
+    >>> rec = toolkit.open("data/compliance.duckdb")  # doctest: +SKIP
+    >>> toolkit.qa_questions(rec, "SID")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _WHERE = {
     "deleted_content": "analysis.queries",
     "event_digest": "analysis.queries",
     "moderation_log": "analysis.queries",
+    "open": "store.handle",
     "poll_history": "analysis.queries",
     "poll_responses": "analysis.queries",
     "poll_results": "analysis.queries",
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from toolkit.config import Secret, SessionRef
     from toolkit.ingest.sync import SyncOptions, SyncResult, sync_sessions
     from toolkit.store.database import connect
+    from toolkit.store.handle import open
 
 
 def __getattr__(name: str) -> Any:
@@ -92,6 +96,7 @@ __all__ = [
     "deleted_content",
     "event_digest",
     "moderation_log",
+    "open",
     "poll_history",
     "poll_responses",
     "poll_results",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -10,7 +11,7 @@ from pathlib import Path
 from toolkit import config
 from toolkit.config import Secret, SessionRef, normalize_org_id
 from toolkit.config import db_path as config_db_path
-from toolkit.errors import UsageError
+from toolkit.errors import DatabaseLockedError, UsageError
 from toolkit.ingest import discovery
 from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.discovery import Discovery, DiscoveryOptions, sessions_file_text
@@ -18,7 +19,7 @@ from toolkit.ingest.retry import RetryPolicy
 from toolkit.ingest.sync import SyncOptions, SyncResult, status_rows, sync_sessions, unknown_types
 from toolkit.ingest.update import UpdateResult, update
 from toolkit.store import database as db
-from toolkit.store import rebuild
+from toolkit.store import handle, rebuild, spool
 from toolkit.store.meetings import UpsertCounts, upsert_meetings
 
 
@@ -34,37 +35,46 @@ def run_sync(
     recheck: bool = False,
     on_rebuild: Callable[[int, int], None] | None = None,
 ) -> list[SyncResult]:
-    """Open the database and sync the sessions into it (see `SyncOptions` for `recheck`).
+    """Sync the sessions into the database, which is opened only to commit.
 
-    `on_rebuild` sees the progress of a rebuild the open may run (an older file's upgrade).
+    `wait`: seconds to wait for another sync of the same file to finish, and for a
+    reader to close the file at the end before events are left waiting in the spool.
+    See `SyncOptions` for `recheck`; `on_rebuild` sees the progress of the upgrade an
+    older file needs (its typed storage rebuilt from `events`).
     """
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
-    con = db.connect(db_path, wait=wait, on_rebuild=on_rebuild)
-    try:
-        options = SyncOptions(
-            base_url,
-            token,
-            concurrency,
-            RetryPolicy(max_wait=max_wait),
-            recheck=recheck,
-        )
-        return sync_sessions(con, refs, options, on_progress)
-    finally:
-        con.close()
+    if on_rebuild is not None and config.db_path(db_path).exists():
+        # an older file's upgrade, shown; a busy file is upgraded when the sync joins
+        with contextlib.suppress(DatabaseLockedError):
+            db.connect(db_path, wait=wait, on_rebuild=on_rebuild).close()
+    options = SyncOptions(
+        base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck, wait=wait
+    )
+    return sync_sessions(config.db_path(db_path), refs, options, on_progress)
 
 
 def describe_results(results: Sequence[SyncResult]) -> str:
-    """One line per session: pages, received, new, duplicates, rejected, outcome."""
+    """One line per session: pages, received, new, duplicates, rejected, outcome; and the
+    events that wait in the spool to join the record, and why."""
     lines = []
     for r in results:
         line = (
             f"{r.session_id}: {r.status}, {r.pages} pages, {r.received} received, "
             f"{r.new} new, {r.duplicates} duplicates, {r.rejected} rejected"
         )
+        if r.waiting:
+            line += f", {r.waiting} waiting to join"
         if r.error:
             line += f"\n  error: {r.error}"
         lines.append(line)
+    waiting = [r for r in results if r.waiting]
+    if waiting:
+        lines.append(
+            f"{sum(r.waiting for r in waiting)} events wait in the spool to join the record: "
+            f"{waiting[0].why_waiting}. They join at the next sync, or when the file is "
+            "next opened for writing (toolkit.connect); nothing fetched is lost."
+        )
     return "\n".join(lines)
 
 
@@ -173,14 +183,9 @@ def run_update(
 ) -> UpdateResult:
     """Discover the last `days`, store the meetings, sync what is new or not settled."""
     found = _discover(api, (None, None, days), (org, None, None))
-    con = db.connect(db_path, wait=wait)
-    try:
-        options = SyncOptions(
-            api.base_url, api.token, concurrency, RetryPolicy(max_wait=api.max_wait)
-        )
-        return update(con, found, api.base_url, options, on_progress)
-    finally:
-        con.close()
+    policy = RetryPolicy(max_wait=api.max_wait)
+    options = SyncOptions(api.base_url, api.token, concurrency, policy, wait=wait)
+    return update(config.db_path(db_path), found, api.base_url, options, on_progress)
 
 
 def describe_update(result: UpdateResult) -> str:
@@ -215,22 +220,33 @@ def run_rebuild(
 
 
 def run_status(db_path: Path | None, wait: float = 0.0) -> str:
-    """The status table: per session, stored events, last sync, outcome, settled."""
-    con = db.connect(db_path, read_only=True, wait=wait)
-    try:
+    """The status table: per session, stored events, last sync, outcome, settled, and
+    the events fetched that wait in the spool to join the record."""
+    reader = handle.open(db_path, wait=max(wait, handle.READER_PATIENCE))
+    waiting = spool.waiting(reader.path)
+    with reader.connection() as con:
         rows, unknown = status_rows(con), unknown_types(con)
-    finally:
-        con.close()
-    if not rows:
+    if not rows and not waiting:
         return "no sessions stored yet; run 'slido-compliance sync' or 'demo'"
-    lines = [_status_line(row) for row in rows]
+    lines = [
+        _status_line(row, waiting.pop((row["session_org_id"], row["session_id"]), 0))
+        for row in rows
+    ]
+    lines += [
+        f"{sid} (org {org}): 0 events, {count} events waiting to join the record"
+        for (org, sid), count in sorted(waiting.items())
+    ]
     if unknown:
         kinds = ", ".join(f"{kind} ({count} events)" for kind, count in unknown)
         lines.append(f"event types the views do not know yet, kept in events: {kinds}")
     return "\n".join(lines)
 
 
-def _status_line(row: dict) -> str:
+def _key(row: dict) -> tuple[str, str]:
+    return (row["session_org_id"], row["session_id"])
+
+
+def _status_line(row: dict, waiting: int = 0) -> str:
     settled = (
         "settled"
         if row["is_settled"]
@@ -247,6 +263,10 @@ def _status_line(row: dict) -> str:
     )
     if row["last_error"] and row["last_status"] != "ok":
         text += f"\n  last error: {row['last_error']}"
+    if waiting:
+        text += (
+            f"\n  {waiting} events waiting to join the record (at the next sync or writable open)"
+        )
     return text
 
 
@@ -276,12 +296,9 @@ def run_sql(
     fmt = _format_from(fmt, out, SQL_SUFFIXES, "table")
     if fmt == "parquet" and out is None:
         raise UsageError("parquet output is binary: give --out FILE.parquet")
-    con = db.connect(db_path, read_only=True)
-    try:
+    with handle.open(db_path).connection() as con:  # held for this one question
         lock_down(con)
         frame = query_frame(con, query)
-    finally:
-        con.close()
     if out is not None:
         write_frame(frame, fmt, out)
         return None
@@ -312,14 +329,11 @@ def run_report(
         from toolkit.report.browser import find_browser
 
         find_browser()  # before the report is built: say at once what to install
-    con = db.connect(db_path, read_only=True)
-    try:
+    with handle.open(db_path).connection() as con:  # held while the report is built
         if out is not None:
             report.write_report(con, out, fmt, session_id, reveal_anonymous)
             return None
         built = report.build_report(con, session_id, reveal_anonymous)
-    finally:
-        con.close()
     render = {"md": report.render_markdown, "html": report.render_html, "json": report.render_json}
     return render[fmt](built)
 

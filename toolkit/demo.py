@@ -70,14 +70,13 @@ def run_demo(
         if span is not None:
             found = discover(DiscoveryOptions(server.base_url, token, *span))
             refs = [SessionRef(found.org_id, item["id"]) for item in found.items]
-        con = db.connect(db_path)
-        try:
-            if found is not None:
+            con = db.connect(db_path)
+            try:
                 upsert_meetings(con, found.org_id, found.items, server.base_url)
-            options = SyncOptions(server.base_url, token, concurrency=4)
-            results = sync_sessions(con, refs, options, on_progress)
-        finally:
-            con.close()
+            finally:
+                con.close()
+        options = SyncOptions(server.base_url, token, concurrency=4)
+        results = sync_sessions(db_path, refs, options, on_progress)
     con = db.connect(db_path, read_only=True)
     try:
         paths = _write_reports(con, report_dir, [r.session_id for r in refs])

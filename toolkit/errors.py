@@ -8,6 +8,7 @@ EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_LOCKED = 5
 EXIT_VERIFY = 6
+EXIT_STORAGE = 7  # the disk or file refused: full, read-only, no permission, not a database
 
 
 class ToolkitError(Exception):
@@ -49,3 +50,10 @@ class VerifyError(ToolkitError):
     """An export is altered or incomplete: its files disagree with its manifest (exit 6)."""
 
     exit_code = EXIT_VERIFY
+
+
+class StorageError(ToolkitError):
+    """The file system refused the database or the spool: full, read-only, no permission,
+    or the file is not a DuckDB database (exit 7). What was committed before is intact."""
+
+    exit_code = EXIT_STORAGE

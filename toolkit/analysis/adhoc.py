@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from toolkit.analysis.query import release
+from toolkit.analysis.query import Source, release, using
 from toolkit.errors import UsageError
 
 READ_ONLY_HINT = (
@@ -18,9 +18,7 @@ _EXPLAINED = re.compile(r"EXPLAIN\s+(?:ANALY[SZ]E\s+|\([^)]*\)\s*)?(.*)", re.I |
 _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-def run_sql(
-    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None
-) -> pl.DataFrame:
+def run_sql(con: Source, query: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run one ad hoc read-only SQL statement and return its rows.
 
     Every statement is parsed by DuckDB first; anything that is not a query
@@ -30,7 +28,7 @@ def run_sql(
     file system; a notebook's connection is left as it is.
 
     Args:
-        con: a connection, read-only for the `sql` command.
+        con: a connection, read-only for the `sql` command, or a `toolkit.open` handle.
         query: one SQL statement (a trailing semicolon is fine).
         params: values for `$name` placeholders, bound, never spliced.
 
@@ -44,6 +42,13 @@ def run_sql(
     Example:
         >>> run_sql(con, "SELECT count(*) AS n FROM events")  # doctest: +SKIP
     """
+    with using(con) as connection:
+        return _run_one(connection, query, params)
+
+
+def _run_one(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None
+) -> pl.DataFrame:
     statements = _parse(con, query)
     for statement in statements:
         _check_reads_only(con, statement)

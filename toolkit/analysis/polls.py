@@ -7,14 +7,13 @@ stored but no longer count (see the `poll_results` view).
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 
-from toolkit.analysis.query import fetch
+from toolkit.analysis.query import Source, fetch
 
 
 def poll_results(
-    con: duckdb.DuckDBPyConnection, poll_id: str | None = None, session_id: str | None = None
+    con: Source, poll_id: str | None = None, session_id: str | None = None
 ) -> pl.DataFrame:
     """Votes per option of each poll's current result, with poll and question titles.
 
@@ -55,7 +54,7 @@ def poll_results(
     )
 
 
-def polls_overview(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:
+def polls_overview(con: Source, session_id: str) -> pl.DataFrame:
     """One row per poll of a session: what it is, who made it, answers, resets, edits.
 
     `answer_count` and `respondent_count` cover the current result (not deleted,
@@ -145,9 +144,7 @@ ORDER BY p.sort_order NULLS LAST, p.created_at NULLS LAST, p.poll_id
 """
 
 
-def poll_history(
-    con: duckdb.DuckDBPyConnection, session_id: str, poll_id: str | None = None
-) -> pl.DataFrame:
+def poll_history(con: Source, session_id: str, poll_id: str | None = None) -> pl.DataFrame:
     """Every stored version of a session's polls: who changed what, and whether answers
     had already arrived (`answers_before`, `is_edit_after_answers`).
 
@@ -184,7 +181,7 @@ def poll_history(
 
 
 def poll_responses(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     session_id: str,
     poll_id: str | None = None,
     reveal_anonymous: bool = False,
@@ -226,9 +223,7 @@ def poll_responses(
     )
 
 
-def rejected_answers(
-    con: duckdb.DuckDBPyConnection, session_id: str, reveal_anonymous: bool = False
-) -> pl.DataFrame:
+def rejected_answers(con: Source, session_id: str, reveal_anonymous: bool = False) -> pl.DataFrame:
     """Poll answers whose latest review rejects them, whole or per survey question.
 
     Example:

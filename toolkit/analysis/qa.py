@@ -7,15 +7,12 @@ shows as `anonymous (the author)`. Moderators' actions are never masked.
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 
-from toolkit.analysis.query import fetch
+from toolkit.analysis.query import Source, fetch
 
 
-def qa_questions(
-    con: duckdb.DuckDBPyConnection, session_id: str, reveal_anonymous: bool = False
-) -> pl.DataFrame:
+def qa_questions(con: Source, session_id: str, reveal_anonymous: bool = False) -> pl.DataFrame:
     """Every question of a session (deleted ones too) in its latest version, oldest first.
 
     Columns: question_id, asked_at, author, author_user_id, is_anonymous,
@@ -87,9 +84,7 @@ ORDER BY b.created_at NULLS LAST, b.first_event_at, b.question_id
 """
 
 
-def question_replies(
-    con: duckdb.DuckDBPyConnection, session_id: str, reveal_anonymous: bool = False
-) -> pl.DataFrame:
+def question_replies(con: Source, session_id: str, reveal_anonymous: bool = False) -> pl.DataFrame:
     """Every reply of a session (deleted ones too) in its latest version, oldest first.
 
     Example:
@@ -126,9 +121,7 @@ def question_replies(
     )
 
 
-def moderation_log(
-    con: duckdb.DuckDBPyConnection, session_id: str, reveal_anonymous: bool = False
-) -> pl.DataFrame:
+def moderation_log(con: Source, session_id: str, reveal_anonymous: bool = False) -> pl.DataFrame:
     """Every moderation step on the Q&A of a session, in time order.
 
     A step is a question action other than upvote/removeUpvote (approve, reject,
@@ -170,9 +163,7 @@ def moderation_log(
     )
 
 
-def deleted_content(
-    con: duckdb.DuckDBPyConnection, session_id: str, reveal_anonymous: bool = False
-) -> pl.DataFrame:
+def deleted_content(con: Source, session_id: str, reveal_anonymous: bool = False) -> pl.DataFrame:
     """Every question, reply, poll and poll answer of a session that was ever deleted.
 
     `deleted_at` and `deleted_by` come from the first version marked deleted

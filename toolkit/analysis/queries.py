@@ -27,7 +27,7 @@ from toolkit.analysis.polls import (
     rejected_answers,
 )
 from toolkit.analysis.qa import deleted_content, moderation_log, qa_questions, question_replies
-from toolkit.analysis.query import KNOWN_EVENT_TYPES, fetch
+from toolkit.analysis.query import KNOWN_EVENT_TYPES, Source, fetch, using
 from toolkit.errors import UsageError
 
 __all__ = [
@@ -58,7 +58,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DIGEST_CHUNK = 10_000
 
 
-def sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def sessions(con: Source) -> pl.DataFrame:
     """One row per session: ids, first and last event, counts, actors and sync status.
 
     `is_settled` is true when the last successful sync started at least 15 minutes
@@ -69,6 +69,11 @@ def sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     Example:
         >>> sessions(con).select("session_id", "event_count", "is_settled")  # doctest: +SKIP
     """
+    with using(con) as held:  # its three questions see one committed state
+        return _sessions(held)
+
+
+def _sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     status = fetch(
         con,
         """
@@ -163,7 +168,7 @@ def parse_every(every: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def timeline(con: duckdb.DuckDBPyConnection, session_id: str, every: str = "1m") -> pl.DataFrame:
+def timeline(con: Source, session_id: str, every: str = "1m") -> pl.DataFrame:
     """Events per time bucket and event type, for buckets that have events (UTC).
 
     Args:
@@ -190,7 +195,7 @@ def timeline(con: duckdb.DuckDBPyConnection, session_id: str, every: str = "1m")
 
 
 def user_activity(
-    con: duckdb.DuckDBPyConnection, session_id: str | None = None, reveal_anonymous: bool = False
+    con: Source, session_id: str | None = None, reveal_anonymous: bool = False
 ) -> pl.DataFrame:
     """Per user (the acting `userId`): what they did, first and last seen, known name.
 
@@ -236,7 +241,7 @@ def user_activity(
     )
 
 
-def sync_history(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:
+def sync_history(con: Source, session_id: str) -> pl.DataFrame:
     """Every sync run of a session, oldest first: when, from where, what it stored, outcome.
 
     Example:
@@ -255,9 +260,7 @@ def sync_history(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFram
     )
 
 
-def unknown_event_types(
-    con: duckdb.DuckDBPyConnection, session_id: str | None = None
-) -> pl.DataFrame:
+def unknown_event_types(con: Source, session_id: str | None = None) -> pl.DataFrame:
     """Stored events whose `data.type` is none of the nine documented types, by type.
 
     Example:
@@ -279,7 +282,7 @@ def unknown_event_types(
     )
 
 
-def rejected_items(con: duckdb.DuckDBPyConnection, session_id: str | None = None) -> pl.DataFrame:
+def rejected_items(con: Source, session_id: str | None = None) -> pl.DataFrame:
     """Items the API sent that could not be stored as events, for a session or all.
 
     An item belongs to a session when it names it, or when it has no readable
@@ -302,7 +305,7 @@ def rejected_items(con: duckdb.DuckDBPyConnection, session_id: str | None = None
     )
 
 
-def event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
+def event_digest(con: Source, session_id: str) -> str:
     """SHA-256 (hex) of the session's stored event ids, so two copies can be compared.
 
     Defined as: the `event_id`s of every stored event of the session, sorted
@@ -315,6 +318,11 @@ def event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
         >>> event_digest(con, "SID")  # doctest: +SKIP
         'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
+    with using(con) as held:
+        return _event_digest(held, session_id)
+
+
+def _event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
     digest = hashlib.sha256()
     cursor = con.execute(
         "SELECT event_id FROM events WHERE session_id = $session_id ORDER BY event_id",
@@ -328,7 +336,7 @@ def event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
     return digest.hexdigest()
 
 
-def audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:
+def audit_summary(con: Source, session_id: str) -> pl.DataFrame:
     """One row of headline figures for a session, with the digest of its events.
 
     The meeting's `title`, `host_email`, `host_display_name`, `scheduled_start` and

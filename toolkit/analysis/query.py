@@ -10,7 +10,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from toolkit.store.handle import Reader
 from toolkit.store.records import EVENT_TYPES
+
+# what every helper reads from: a connection (`toolkit.connect`), or a handle that opens
+# the file for each question and closes it after (`toolkit.open`)
+Source = duckdb.DuckDBPyConnection | Reader
 
 KNOWN_EVENT_TYPES = EVENT_TYPES
 
@@ -18,16 +23,32 @@ ANONYMOUS = "anonymous"
 ANONYMOUS_AUTHOR = "anonymous (the author)"
 
 
-def fetch(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
-) -> pl.DataFrame:
+def fetch(con: Source, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run one SELECT with its values bound (never spliced) and return it as polars.
+
+    With a `toolkit.open` handle the file is opened for this question and closed after
+    (unless a block holds it: `using`).
 
     Example:
         >>> query(con, "SELECT * FROM polls WHERE poll_id = $p", {"p": pid})  # doctest: +SKIP
     """
-    release(con)
-    return con.sql(sql, params=params or None).pl()
+    with using(con) as connection:
+        release(connection)
+        return connection.sql(sql, params=params or None).pl()
+
+
+@contextmanager
+def using(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for the block: the one given, or the handle's, held for the block.
+
+    Helpers that ask several questions hold one so that their answers agree (one
+    committed state of the record), and the report holds one for its whole build.
+    """
+    if isinstance(source, Reader):
+        with source.connection() as con:
+            yield con
+    else:
+        yield source
 
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
@@ -44,7 +65,7 @@ query = fetch  # the public name: toolkit.query(con, sql, params)
 
 
 @contextmanager
-def names_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def names_read_once(source: Source) -> Iterator[None]:
     """Within the block, queries on `con` read `user_names` from one snapshot.
 
     Naming the users means reading the `data` of every question and reply in the
@@ -52,8 +73,15 @@ def names_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     (0.5 s of their 0.6-0.7 s each at a million events; bench/README.md). A session's
     report calls all three. A temporary table of the same name, which DuckDB finds
     before the view, lets them read the names once; it is dropped on leaving. If a
-    temporary `user_names` exists already, nothing is changed.
+    temporary `user_names` exists already, nothing is changed. A `toolkit.open` handle
+    is held open for the block.
     """
+    with using(source) as con, _names_snapshot(con):
+        yield
+
+
+@contextmanager
+def _names_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     release(con)
     try:
         con.execute("CREATE TEMP TABLE user_names AS SELECT * FROM main.user_names")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
 from toolkit.config import SessionRef
 from toolkit.ingest.discovery import Discovery
 from toolkit.ingest.sync import SyncOptions, SyncResult, sync_sessions
+from toolkit.store.database import connect
 from toolkit.store.meetings import UpsertCounts, upsert_meetings
 
 NEW = "new"
@@ -64,7 +66,7 @@ def plan_update(con: duckdb.DuckDBPyConnection, found: Discovery) -> dict[Sessio
 
 
 def update(
-    con: duckdb.DuckDBPyConnection,
+    path: Path,
     found: Discovery,
     base_url: str,
     options: SyncOptions,
@@ -72,17 +74,24 @@ def update(
 ) -> UpdateResult:
     """Store what discovery found, then sync what `plan_update` chooses.
 
+    The file is held only to store the meetings and plan; the sync then opens it
+    per commit like any other, so readers are not locked out while it runs.
+
     Args:
-        con: a writable connection.
+        path: the database file.
         found: the discovery of the period.
         base_url: the API base the meetings came from.
-        options: how to sync (base URL, token, concurrency, retries).
+        options: how to sync (base URL, token, concurrency, retries, `wait`).
         on_progress: sync progress callback.
 
     Returns:
         The discovery, the meetings' counts, and one result per session synced.
     """
-    counts = upsert_meetings(con, found.org_id, found.items, base_url)
-    reasons = plan_update(con, found)
-    results = sync_sessions(con, list(reasons), options, on_progress) if reasons else []
+    con = connect(path, wait=options.wait)
+    try:
+        counts = upsert_meetings(con, found.org_id, found.items, base_url)
+        reasons = plan_update(con, found)
+    finally:
+        con.close()
+    results = sync_sessions(path, list(reasons), options, on_progress) if reasons else []
     return UpdateResult(found, counts, reasons, results)

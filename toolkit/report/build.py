@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from toolkit.analysis import queries as q
-from toolkit.analysis.query import names_read_once
+from toolkit.analysis.query import Source, names_read_once, using
 from toolkit.errors import UsageError
 from toolkit.report.document import render_html
 from toolkit.report.glance import build_glance
@@ -65,7 +65,7 @@ MAX_BUCKETS = 60
 
 
 def build_report(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     session_id: str | None = None,
     reveal_anonymous: bool = False,
     *,
@@ -75,7 +75,8 @@ def build_report(
     """Gather the audit summary of one session, or an index of all sessions.
 
     Args:
-        con: an open connection (read-only is enough).
+        con: an open connection (read-only is enough), or a `toolkit.open` handle,
+            held open while the report is built.
         session_id: the session to report on; None for an index of every session.
         reveal_anonymous: name the real actor behind anonymous posts; the report
             then says so at the top.
@@ -91,13 +92,14 @@ def build_report(
         >>> Path("audit.html").write_text(render_html(report))  # doctest: +SKIP
     """
     stamp = str(plain(generated_at or datetime.now(timezone.utc)))
-    if session_id is None:
-        return _index_report(con, stamp, reveal_anonymous, links)
-    return _session_report(con, session_id, stamp, reveal_anonymous)
+    with using(con) as held:  # one committed state of the record for the whole report
+        if session_id is None:
+            return _index_report(held, stamp, reveal_anonymous, links)
+        return _session_report(held, session_id, stamp, reveal_anonymous)
 
 
 def write_report(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     path: str | Path,
     fmt: str,
     session_id: str | None = None,

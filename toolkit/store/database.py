@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -19,6 +20,7 @@ from toolkit import config
 from toolkit.errors import DatabaseLockedError, ToolkitError, UsageError
 from toolkit.store import rebuild, typed
 from toolkit.store.digests import KnownDigests
+from toolkit.store.failures import storage_error
 from toolkit.store.records import KnownPage
 
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
@@ -35,6 +37,7 @@ def sql_files() -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
+@functools.cache  # the package's files do not change while it runs; a sync opens often
 def _sql_digest() -> str:
     digest = hashlib.sha256()
     for name, text in sql_files():
@@ -48,12 +51,15 @@ def connect(
     memory_limit: str | None = None,
     wait: float = 0.0,
     on_rebuild: Callable[[int, int], None] | None = None,
+    drain: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the compliance database, creating or upgrading its tables and views.
 
     A writable open also brings the typed storage up to date: a file from before
     it (schema 5), or one whose rebuild was interrupted, is rebuilt from `events`
-    here (`toolkit.store.rebuild`), reporting to `on_rebuild`.
+    here (`toolkit.store.rebuild`), reporting to `on_rebuild`. Then it joins the
+    events that syncs fetched while the file was busy and left waiting in the spool
+    (`toolkit.store.spool`), unless a live sync owns them or `drain` is False.
 
     Args:
         path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
@@ -65,6 +71,7 @@ def connect(
         wait: seconds to keep retrying while another process holds the file.
         on_rebuild: called with (events done, events in all) while the typed
             storage is rebuilt; the store prints nothing itself.
+        drain: for a writable open, join the spooled events of finished syncs.
 
     Returns:
         A DuckDB connection with every contract table and view in place.
@@ -76,9 +83,29 @@ def connect(
     target = config.db_path(path)
     if read_only and not target.exists():
         raise UsageError(f"no database at {target}; run 'slido-compliance sync' or 'demo' first")
-    if not read_only:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(target, read_only, time.monotonic() + wait)
+    with storage_failures(target):
+        if not read_only:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        con = _open(target, read_only, time.monotonic() + wait)
+        try:
+            _configure(con, target, read_only, memory_limit, on_rebuild)
+            if drain and not read_only:
+                from toolkit.store import spool  # spool joins through this module
+
+                spool.drain(con, target)
+        except BaseException:
+            con.close()
+            raise
+    return con
+
+
+def _configure(
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    read_only: bool,
+    memory_limit: str | None,
+    on_rebuild: Callable[[int, int], None] | None,
+) -> None:
     if memory_limit is None and not read_only:
         memory_limit = MEMORY_LIMIT
     if memory_limit is not None:
@@ -90,7 +117,19 @@ def connect(
         con.execute("SET checkpoint_threshold = '64MB'")
     _ensure_schema(con, target, read_only)
     _ensure_typed(con, target, read_only, on_rebuild)
-    return con
+
+
+@contextmanager
+def storage_failures(target: Path) -> Iterator[None]:
+    """Turn a full disk, a read-only file system, a refused permission or a file that is
+    not a database, met in the block, into one StorageError naming `target`."""
+    try:
+        yield
+    except (duckdb.Error, OSError, RuntimeError) as exc:
+        error = storage_error(target, exc)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _ensure_typed(
@@ -113,12 +152,15 @@ def _open(target: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConn
         try:
             return duckdb.connect(str(target), read_only=read_only)
         except duckdb.IOException as exc:
-            error = _lock_error(target, exc)
+            error: ToolkitError = storage_error(target, exc) or _lock_error(target, exc)
             if not isinstance(error, DatabaseLockedError) or time.monotonic() >= deadline:
                 raise error from None
         except duckdb.Error as exc:
+            failure = storage_error(target, exc)
+            if failure is not None:
+                raise failure from None
             raise UsageError(f"cannot open database {target}: {_first_line(exc)}") from None
-        time.sleep(0.25)
+        time.sleep(0.02)  # a commit holds the file for a fraction of a second
 
 
 def _check_size(value: str) -> str:
@@ -160,7 +202,7 @@ def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
     """
     for name, text in sql_files():
         if name.startswith("0"):
-            continue  # tables: unchanged within a schema version
+            continue  # tables (00_ to 09_): unchanged within a schema version
         text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")
         con.execute(text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 
@@ -337,7 +379,8 @@ def record_pages(
     """List pages (digest, next token, items) whose items are now all stored.
 
     Call inside the transaction that stores their events, so a page is never listed
-    without them; the caller lists each page once (see `stored_pages`).
+    without them. A page listed already is left as it is (a spooled group joined
+    again after a kill lists its pages again).
     """
     if not pages:
         return
@@ -345,7 +388,14 @@ def record_pages(
     con.execute(
         """
         INSERT INTO stored_pages
-        SELECT $o, $s, unnest($digests), unnest($nexts), unnest($items), $r
+        SELECT p.* FROM (
+            SELECT $o AS o, $s AS s, unnest($digests) AS d, unnest($nexts) AS n,
+                   unnest($items) AS i, $r AS r
+        ) AS p
+        WHERE NOT EXISTS (
+            SELECT 1 FROM stored_pages AS k
+            WHERE k.session_org_id = p.o AND k.session_id = p.s AND k.body_sha256 = p.d
+        )
         """,
         {
             "o": org_id,
@@ -499,8 +549,9 @@ def finish_run(
 def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
     """Mark runs left `running` by a process that died as failed; return how many.
 
-    Only one process can hold the file for writing, so a `running` row seen by a
-    new writer belongs to a sync that was killed or crashed.
+    Call only while holding the file's sync lock (`toolkit.ingest.joining`), after
+    joining the spool of syncs that ended: one sync runs at a time, so a `running`
+    row seen then belongs to a sync that was killed or crashed.
     """
     row = con.execute(
         """

@@ -1,0 +1,234 @@
+"""Handles on the database file that hold it only while they use it.
+
+DuckDB lets one process write a file, and any open connection, even a read-only one,
+keeps a writer of another process out. So neither side keeps the file open:
+
+- `Reader` (public as `toolkit.open`) opens the file read-only for each question and
+  closes it after, retrying for a while when a sync is committing. A question sees
+  the record as committed when it is asked.
+- `RecordFile` is the sync's: it opens the file for writing only to commit a group
+  (`writing`) or to read a session's stored digests (`read`), and closes it after.
+- `HeldRecord` is the same interface over a connection the caller keeps open (the
+  library's `sync_sessions(con, ...)`): nothing is released between commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from toolkit import config
+from toolkit.errors import DatabaseLockedError
+from toolkit.store import database as db
+from toolkit.store import spool
+
+T = TypeVar("T")
+
+READER_PATIENCE = 30.0  # seconds a question waits for a commit (one takes well under 2 s)
+WRITER_PATIENCE = 0.5  # seconds a sync waits for a reader's question before spooling
+
+
+class Reader:
+    """Opens the database read-only for each question and closes it after.
+
+    Pass it wherever a helper takes a connection (`toolkit.qa_questions(rec, sid)`).
+    A notebook holding one never keeps a sync out: between questions the file is
+    free. `with rec.connection() as con:` holds one connection for several questions
+    (the report does so); keep such blocks short.
+
+    Example:
+        >>> rec = toolkit.open("data/compliance.duckdb")  # doctest: +SKIP
+        >>> toolkit.sessions(rec)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path | None = None, wait: float = READER_PATIENCE):
+        self.path = config.db_path(path)
+        self.wait = wait
+        self._local = threading.local()  # a held connection, per thread
+
+    def __repr__(self) -> str:
+        return f"toolkit.open({str(self.path)!r})"
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for the block, closed after (reused if already held)."""
+        held = getattr(self._local, "con", None)
+        if held is not None:
+            yield held
+            return
+        con = db.connect(self.path, read_only=True, wait=self.wait)
+        self._local.con = con
+        try:
+            yield con
+        finally:
+            self._local.con = None
+            con.close()
+
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        """Run one query and return its rows as a polars DataFrame (see `toolkit.query`)."""
+        from toolkit.analysis.query import fetch
+
+        return fetch(self, query, params)
+
+
+def open(path: str | Path | None = None, wait: float = READER_PATIENCE) -> Reader:
+    """A handle on the database that opens the file for each question and closes it after.
+
+    Args:
+        path: the DuckDB file; defaults to `SLIDO_DB` or `data/compliance.duckdb`.
+        wait: seconds a question keeps retrying while a writer holds the file.
+
+    Returns:
+        A `Reader`, accepted by every helper in place of a connection.
+    """
+    return Reader(path, wait)
+
+
+def tidy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A sync's first open: join the spool of syncs that ended, close runs of those that died.
+
+    Before any stored digests are read, so a session's spooled events count as stored.
+    """
+    spool.drain(con, path)
+    db.close_abandoned_runs(con)
+
+
+class RecordFile:
+    """The sync's access to the file: opened for a commit or a read, closed soon after.
+
+    Opening costs tens of milliseconds (and closing checkpoints), so a use within
+    `LINGER` seconds of the last one reuses the open file; but the file is never
+    kept more than `HOLD` seconds at a stretch, and after closing it the sync waits
+    `GAP` before opening it again, so a reader retrying every 20 ms gets in. The
+    first open tidies (`tidy`); the sync holds the file's sync lock meanwhile.
+    """
+
+    HOLD = 1.0
+    LINGER = 0.2
+    GAP = 0.06
+
+    def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
+        self.path = path
+        self.wait = wait
+        self._lock = threading.Lock()  # one use at a time within the process
+        self._tidied = False
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._opened = self._used = self._closed = 0.0
+        self._stop = threading.Event()
+        self._closer = threading.Thread(target=self._close_idle, name="sync-file", daemon=True)
+        self._closer.start()
+
+    @contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The file open for writing during the block (DatabaseLockedError if busy)."""
+        with self._lock:
+            con = self._lease(self.wait if wait is None else wait)
+            try:
+                with db.storage_failures(self.path):
+                    if not self._tidied:
+                        tidy(con, self.path)
+                        self._tidied = True
+                    yield con
+            except BaseException:
+                self._release()
+                raise
+            self._used = time.monotonic()
+            if self._used - self._opened >= self.HOLD:
+                self._release()
+
+    def _lease(self, wait: float) -> duckdb.DuckDBPyConnection:
+        if self._con is not None and time.monotonic() - self._opened < self.HOLD:
+            return self._con
+        self._release()
+        time.sleep(max(0.0, self._closed + self.GAP - time.monotonic()))
+        con = db.connect(self.path, wait=wait, drain=False)
+        # a sync's statements are small; DuckDB's threads would take the CPU the fetch
+        # workers need (bench/README.md, "DuckDB's threads")
+        con.execute("SET threads = 1")
+        self._con, self._opened = con, time.monotonic()
+        return con
+
+    def _release(self) -> None:
+        if self._con is None:
+            return
+        con, self._con = self._con, None
+        try:
+            with db.storage_failures(self.path):
+                con.close()  # checkpoints: a full disk may refuse it
+        finally:
+            self._closed = time.monotonic()
+
+    def _close_idle(self) -> None:
+        while not self._stop.wait(self.LINGER / 2):
+            with self._lock:
+                if self._con is not None and time.monotonic() - self._used >= self.LINGER:
+                    with contextlib.suppress(Exception):  # the next use reports it
+                        self._release()
+
+    def read(self, read: Callable[..., T], *args: Any) -> T | None:
+        """Run a read of stored state; None if the file is busy (compare at join time)."""
+        try:
+            with self.writing() as con:
+                return read(con, *args)
+        except DatabaseLockedError:
+            return None
+
+    def close(self) -> None:
+        """Close the file (its last checkpoint) and stop the closing thread."""
+        self._stop.set()
+        self._closer.join()
+        with self._lock:
+            self._release()
+
+
+class HeldRecord:
+    """The same interface over a writable connection the caller keeps open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, readers: int):
+        self.con = con
+        self.path = database_path(con)
+        self._before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        con.execute("SET threads = 1")
+        with db.storage_failures(self.path):
+            tidy(con, self.path)
+        # a cursor per fetch worker, made on this thread (the connection is not thread-safe)
+        self._cursors: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
+        for _ in range(readers):
+            self._cursors.put(con.cursor())
+
+    @contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The caller's connection."""
+        with db.storage_failures(self.path):
+            yield self.con
+
+    def read(self, read: Callable[..., T], *args: Any) -> T | None:
+        """Run a read of stored state on a borrowed cursor."""
+        cursor = self._cursors.get()
+        try:
+            return read(cursor, *args)
+        finally:
+            self._cursors.put(cursor)
+
+    def close(self) -> None:
+        """Close the cursors and restore the connection's threads."""
+        while not self._cursors.empty():
+            self._cursors.get().close()
+        with contextlib.suppress(duckdb.Error):  # the connection failed: nothing to restore
+            self.con.execute(f"SET threads = {int(self._before)}")
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file a connection has open."""
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return Path(rows[0][0]) if rows and rows[0][0] else Path("memory")

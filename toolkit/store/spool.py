@@ -1,0 +1,343 @@
+"""What a sync fetched while the record was busy: durable files waiting to join it.
+
+A sync opens the database only to commit (`toolkit.ingest.joining`). When it cannot
+(a reader holds the file), each group of pages it fetched is written here as one
+Arrow IPC file, fsynced, with its run's facts in the file's metadata: a *segment*.
+Segments join the record in order, each in one transaction that also notes it in
+`spool_joins`, so a segment joined before a kill is never counted twice; its events
+are compared with `events` when joined (`append_events`), so none is stored twice.
+
+Layout, beside the database `X.duckdb`:
+
+    X.duckdb.spool/<pid>-<hex>/lock          flock'ed by the live sync that owns it
+    X.duckdb.spool/<pid>-<hex>/000001.arrow  a segment: events + facts, fsynced
+
+A folder whose lock is free belongs to a sync that ended (or died): the next
+writable open (`toolkit.connect`) or sync joins it and removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from toolkit.errors import StorageError
+from toolkit.store import database as db
+from toolkit.store.failures import storage_error
+from toolkit.store.locks import FileLock
+
+PageRow = tuple[bytes, str | None, int]  # a page to list in stored_pages: digest, next, items
+SUFFIX = ".spool"
+RESERVE_BYTES = 256 * 2**20  # at most this much of a disk is kept free for others
+RESERVE_SHARE = 0.05  # or this share of a small disk
+INTERRUPTED = (
+    "interrupted: the sync process stopped before this run finished; the events it fetched are kept"
+)
+
+
+@dataclass
+class RunFacts:
+    """One session's run in a sync, as far as the sync knows it before it is recorded."""
+
+    run_key: str
+    org_id: str
+    session_id: str
+    base_url: str
+    started_at: datetime
+    sync_id: int | None = None  # None until the run's first join allocates it
+
+
+@dataclass
+class Group:
+    """Pages of one session to join the record in one transaction (from memory or a file)."""
+
+    run: RunFacts
+    events: pa.Table
+    rejects: pa.Table | None = None  # reason, raw, raw_sha256 (`ingest.events.REJECT_SCHEMA`)
+    listed: list[PageRow] = field(default_factory=list)
+    pages: int = 0
+    received: int = 0
+    compare: bool = False  # events may be stored already: compare each with `events`
+    finished: tuple[str, str | None] | None = None  # the run's (status, error) once it ended
+
+
+def root_of(db_path: Path) -> Path:
+    """The spool folder of a database file."""
+    return db_path.with_name(db_path.name + SUFFIX)
+
+
+def sync_lock(db_path: Path) -> FileLock:
+    """The lock a sync holds for its whole run: one sync per database file at a time."""
+    root = root_of(db_path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _storage(root, exc) from None
+    return FileLock(root / "sync.lock")
+
+
+def join_group(con: duckdb.DuckDBPyConnection, group: Group, segment: str | None = None) -> int:
+    """Join a group to the record in one transaction; return the events it added.
+
+    Sets `group.run.sync_id` (starting the run if it has none). With `segment`, the
+    join is noted in `spool_joins` and skipped if it was noted before.
+    """
+    run = group.run
+    with db.transaction(con):
+        if segment is not None and _joined(con, segment, run):
+            return 0
+        if run.sync_id is None:
+            run.sync_id = _run_of(con, run.run_key) or db.start_run(
+                con, run.org_id, run.session_id, run.base_url, run.started_at
+            )
+        add = db.append_events if group.compare else db.insert_new_events
+        new = add(con, group.events, run.sync_id)
+        rejected = group.rejects.num_rows if group.rejects is not None else 0
+        if rejected:
+            db.append_rejects(con, group.rejects, run.sync_id)
+        db.record_pages(con, run.org_id, run.session_id, group.listed, run.sync_id)
+        counts = db.PageCounts(group.pages, group.received, new, rejected)
+        db.add_progress(con, run.sync_id, counts)
+        if group.finished is not None:
+            db.finish_run(con, run.sync_id, *group.finished)
+        if segment is not None:
+            con.execute(
+                "INSERT INTO spool_joins VALUES (?, ?, ?, now())",
+                [segment, run.run_key, run.sync_id],
+            )
+    return new
+
+
+def _joined(con: duckdb.DuckDBPyConnection, segment: str, run: RunFacts) -> bool:
+    rows = con.execute("SELECT sync_id FROM spool_joins WHERE segment = ?", [segment]).fetchall()
+    if rows:
+        run.sync_id = int(rows[0][0])
+    return bool(rows)
+
+
+def _run_of(con: duckdb.DuckDBPyConnection, run_key: str) -> int | None:
+    rows = con.execute(
+        "SELECT min(sync_id) FROM spool_joins WHERE run_key = ?", [run_key]
+    ).fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+class Spool:
+    """One sync's spool folder: segments written durably, joined in order, then removed."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self.folder = root_of(db_path) / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._lock: FileLock | None = None
+        self._count = 0
+        self.waiting = 0  # events in segments not joined yet
+
+    def _open(self) -> None:
+        if self._lock is not None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(self.folder / "lock")
+            self._lock.acquire()
+        except OSError as exc:
+            raise _storage(self.folder, exc) from None
+
+    def write(self, group: Group) -> None:
+        """Write a group as the next segment, fsynced, after checking the disk has room."""
+        self._open()
+        table = group.events
+        meta = {b"facts": json.dumps(_facts(group)).encode()}
+        table = table.replace_schema_metadata(meta)
+        self._check_room(table.nbytes + len(meta[b"facts"]))
+        self._count += 1
+        final = self.folder / f"{self._count:06d}.arrow"
+        temp = final.with_suffix(".part")
+        try:
+            with open(temp, "wb") as out:
+                with ipc.new_file(out, table.schema) as writer:
+                    writer.write_table(table)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, final)
+            _fsync_dir(self.folder)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise _storage(self.folder, exc) from None
+        self.waiting += table.num_rows
+
+    def _check_room(self, needed: int) -> None:
+        usage = shutil.disk_usage(self.folder)
+        keep = min(RESERVE_BYTES, int(usage.total * RESERVE_SHARE))
+        if usage.free - needed < keep:
+            raise StorageError(
+                f"no room to keep fetched events in {self.folder}: {usage.free // 2**20} MB "
+                f"free, {needed // 2**20 + 1} MB needed beyond the {keep // 2**20} MB kept "
+                f"free for others; free space on that disk and sync again (the "
+                f"{self.waiting} events spooled so far are kept and join the record later)"
+            )
+
+    def segments(self) -> list[Path]:
+        """This sync's segments not joined yet, oldest first."""
+        return _segments(self.folder)
+
+    def join(self, con: duckdb.DuckDBPyConnection) -> list[tuple[Group, int]]:
+        """Join this sync's segments to the record, in order (see `join_folder`)."""
+        groups = join_folder(con, self.folder)
+        self.waiting = 0
+        return groups
+
+    def close(self) -> None:
+        """Release the folder: removed if empty, else left for the next open to join."""
+        if self._lock is None:
+            return
+        self._lock.release()
+        self._lock = None
+        if not self.segments():
+            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove_if_empty(self.folder.parent)
+
+
+def join_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[Group, int]]:
+    """Join every segment of a folder, oldest first, removing each once joined.
+
+    Returns:
+        Each segment's group and the events it added.
+    """
+    groups = []
+    for path in _segments(folder):
+        group = read_segment(path)
+        new = join_group(con, group, f"{folder.name}/{path.name}")
+        path.unlink()
+        groups.append((group, new))
+    return groups
+
+
+def drain(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
+    """Join the segments of every sync that has ended (its folder's lock is free).
+
+    A run left without an outcome (its sync was killed) is closed as failed with
+    what it fetched kept; each session touched gets its counts refreshed.
+
+    Returns:
+        The number of segments joined.
+    """
+    root = root_of(db_path)
+    if not root.is_dir():
+        return 0
+    joined = 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        lock = FileLock(folder / "lock")
+        if not lock.acquire():
+            continue  # a live sync: it joins its own
+        try:
+            groups = [group for group, _new in join_folder(con, folder)]
+            _close_unfinished(con, groups)
+            joined += len(groups)
+        finally:
+            lock.release()
+        shutil.rmtree(folder, ignore_errors=True)
+    _remove_if_empty(root)
+    return joined
+
+
+def _close_unfinished(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> None:
+    finished = {g.run.run_key for g in groups if g.finished is not None}
+    touched: dict[str, RunFacts] = {g.run.run_key: g.run for g in groups}
+    for key, run in touched.items():
+        if key not in finished and run.sync_id is not None:
+            db.finish_run(con, run.sync_id, "failed", INTERRUPTED)
+    for run in {(r.org_id, r.session_id): r for r in touched.values()}.values():
+        db.refresh_session_activity(con, run.org_id, run.session_id)
+
+
+def waiting(db_path: Path) -> dict[tuple[str, str], int]:
+    """Events waiting in the spool to join the record, per (org, session)."""
+    counts: dict[tuple[str, str], int] = {}
+    root = root_of(db_path)
+    if not root.is_dir():
+        return counts
+    for folder in root.iterdir():
+        for path in _segments(folder):
+            # a half-written or vanished file is skipped: it is not waiting
+            with contextlib.suppress(OSError, KeyError, ValueError, pa.ArrowException):
+                reader = ipc.open_file(str(path))
+                facts = json.loads(reader.schema.metadata[b"facts"])
+                key = (facts["run"]["org_id"], facts["run"]["session_id"])
+                counts[key] = counts.get(key, 0) + sum(
+                    reader.get_batch(i).num_rows for i in range(reader.num_record_batches)
+                )
+    return counts
+
+
+def read_segment(path: Path) -> Group:
+    """A segment file back as the group it was written from."""
+    with pa.memory_map(str(path)) as source:
+        table = ipc.open_file(source).read_all()
+    facts = json.loads(table.schema.metadata[b"facts"])
+    run = dict(facts["run"])
+    run["started_at"] = datetime.fromisoformat(run["started_at"])
+    return Group(
+        run=RunFacts(**run),
+        events=table.replace_schema_metadata(None),
+        rejects=pa.Table.from_pylist(facts["rejects"]) if facts["rejects"] else None,
+        listed=[(bytes.fromhex(d), n, i) for d, n, i in facts["listed"]],
+        pages=facts["pages"],
+        received=facts["received"],
+        compare=True,  # joined later: other writers may have stored some since
+        finished=tuple(facts["finished"]) if facts["finished"] else None,
+    )
+
+
+def _facts(group: Group) -> dict[str, Any]:
+    run = group.run
+    return {
+        "format": 1,
+        "run": {
+            "run_key": run.run_key,
+            "org_id": run.org_id,
+            "session_id": run.session_id,
+            "base_url": run.base_url,
+            "started_at": run.started_at.isoformat(),
+            "sync_id": run.sync_id,
+        },
+        "rejects": group.rejects.to_pylist() if group.rejects is not None else [],
+        "listed": [(d.hex(), n, i) for d, n, i in group.listed],
+        "pages": group.pages,
+        "received": group.received,
+        "finished": list(group.finished) if group.finished else None,
+    }
+
+
+def _segments(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.glob("[0-9]*.arrow"))
+    except OSError:
+        return []
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty, or gone
+        folder.rmdir()
+
+
+def _storage(path: Path, exc: OSError) -> StorageError:
+    return storage_error(path, exc) or StorageError(f"cannot write the spool {path}: {exc}")
