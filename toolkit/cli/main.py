@@ -49,6 +49,9 @@ def _caused_by_interrupt(exc: BaseException | None) -> bool:
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt | duckdb.InterruptException):
             return True
+        # DuckDB reports a Ctrl-C met inside some statements (the schema's) as this
+        if isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted"):
+            return True
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
