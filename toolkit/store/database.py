@@ -539,10 +539,18 @@ refresh_session = refresh_session_activity
 def finish_run(
     con: duckdb.DuckDBPyConnection, sync_id: int, status: str, error: str | None = None
 ) -> None:
-    """Close a run with its outcome: `ok`, `partial` or `failed`, and the error if any."""
+    """Close a run with its outcome: `ok`, `partial` or `failed`, and the error if any.
+
+    A run stopped before any of its pages was committed is `failed`, whatever the
+    caller saw fetched: the ledger says what the record holds.
+    """
     con.execute(
-        "UPDATE sync_runs SET status = ?, error = ?, finished_at = now() WHERE sync_id = ?",
-        [status, error, sync_id],
+        """
+        UPDATE sync_runs SET finished_at = now(), error = $e,
+            status = CASE WHEN $s = 'partial' AND pages = 0 THEN 'failed' ELSE $s END
+        WHERE sync_id = $r
+        """,
+        {"s": status, "e": error, "r": sync_id},
     )
 
 
