@@ -163,9 +163,7 @@ def test_a_sync_killed_mid_write_leaves_no_token_in_the_database_or_its_wal(
     session_id = sample_dataset.sessions[0].session_id.encode()
     try:  # until a group of pages is committed into the WAL (a sync joins every 2 s)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (
-            wal.exists() and session_id in wal.read_bytes()
-        ):
+        while time.monotonic() < deadline and not (wal.exists() and session_id in wal.read_bytes()):
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
