@@ -160,17 +160,16 @@ def test_a_sync_killed_mid_write_leaves_no_token_in_the_database_or_its_wal(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while not (wal.exists() and wal.stat().st_size > 0) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.3)  # a few committed pages into the WAL
+    session_id = sample_dataset.sessions[0].session_id.encode()
+    try:  # until a group of pages is committed into the WAL (a sync joins every 2 s)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (wal.exists() and session_id in wal.read_bytes()):
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     assert wal.exists(), "the sync ended before it was killed; nothing to scan"
-    session_id = sample_dataset.sessions[0].session_id.encode()
     assert session_id in wal.read_bytes(), "the WAL holds this run's strings in clear"
     assert_not_in(stdout + stderr, "output of the killed sync")
     assert_no_file_holds_the_token(tmp_path)

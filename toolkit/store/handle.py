@@ -64,7 +64,11 @@ class Reader:
         if held is not None:
             yield held
             return
-        con = db.connect(self.path, read_only=True, wait=self.wait)
+        try:
+            con = db.connect(self.path, read_only=True)
+        except DatabaseLockedError:  # a sync holds it: ask it to let go, then retry
+            spool.ask_for_the_file(self.path)
+            con = db.connect(self.path, read_only=True, wait=self.wait)
         self._local.con = con
         try:
             yield con
@@ -102,18 +106,23 @@ def tidy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 class RecordFile:
-    """The sync's access to the file: opened for a commit or a read, closed soon after.
+    """The sync's access to the file: opened for a commit or a read, let go when asked.
 
-    Opening costs tens of milliseconds (and closing checkpoints), so a use within
-    `LINGER` seconds of the last one reuses the open file; but the file is never
-    kept more than `HOLD` seconds at a stretch, and after closing it the sync waits
-    `GAP` before opening it again, so a reader retrying every 20 ms gets in. The
-    first open tidies (`tidy`); the sync holds the file's sync lock meanwhile.
+    Opening costs tens of milliseconds and closing checkpoints (and a checkpoint per
+    commit made the file half as large again and the sync slower), so the file stays
+    open between uses while nobody asks for it. A `Reader` refused by it asks (a
+    marker file in the spool folder, `spool.ask_for_the_file`); the sync then lets
+    go within `POLL` seconds (or once the commit in progress ends) and waits `GAP`
+    before opening again, so the reader gets in. Without asking (a plain
+    `toolkit.connect`), a reader waits until the file has been idle `LINGER` seconds
+    or open `HOLD` seconds. The first open tidies (`tidy`); the sync holds the file's
+    sync lock meanwhile.
     """
 
-    HOLD = 1.0
-    LINGER = 0.2
-    GAP = 0.06
+    HOLD = 10.0
+    LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
+    POLL = 0.05
+    GAP = 0.1
 
     def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
         self.path = path
@@ -141,7 +150,7 @@ class RecordFile:
                 self._release()
                 raise
             self._used = time.monotonic()
-            if self._used - self._opened >= self.HOLD:
+            if self._used - self._opened >= self.HOLD or spool.file_asked_for(self.path):
                 self._release()
 
     def _lease(self, wait: float) -> duckdb.DuckDBPyConnection:
@@ -160,6 +169,7 @@ class RecordFile:
         if self._con is None:
             return
         con, self._con = self._con, None
+        spool.answered(self.path)
         try:
             with db.storage_failures(self.path):
                 con.close()  # checkpoints: a full disk may refuse it
@@ -167,11 +177,13 @@ class RecordFile:
             self._closed = time.monotonic()
 
     def _close_idle(self) -> None:
-        while not self._stop.wait(self.LINGER / 2):
-            with self._lock:
-                if self._con is not None and time.monotonic() - self._used >= self.LINGER:
-                    with contextlib.suppress(Exception):  # the next use reports it
-                        self._release()
+        while not self._stop.wait(self.POLL):
+            if self._con is None:
+                continue
+            idle = time.monotonic() - self._used >= self.LINGER
+            if idle or spool.file_asked_for(self.path):
+                with self._lock, contextlib.suppress(Exception):  # the next use reports it
+                    self._release()
 
     def read(self, read: Callable[..., T], *args: Any) -> T | None:
         """Run a read of stored state; None if the file is busy (compare at join time)."""

@@ -133,6 +133,28 @@ def _run_of(con: duckdb.DuckDBPyConnection, run_key: str) -> int | None:
     return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
+ASKED = "readers-waiting"  # a reader's request that the sync let the file go
+
+
+def ask_for_the_file(db_path: Path) -> None:
+    """A reader refused by a live sync asks it to let the file go (nothing if none runs)."""
+    root = root_of(db_path)
+    if root.is_dir():
+        with contextlib.suppress(OSError):  # a sync that cannot see it lets go by time
+            (root / ASKED).touch()
+
+
+def file_asked_for(db_path: Path) -> bool:
+    """True if a reader asked for the file since the sync last let it go."""
+    return (root_of(db_path) / ASKED).exists()
+
+
+def answered(db_path: Path) -> None:
+    """The sync let the file go: the request is met."""
+    with contextlib.suppress(OSError):
+        (root_of(db_path) / ASKED).unlink(missing_ok=True)
+
+
 class Spool:
     """One sync's spool folder: segments written durably, joined in order, then removed."""
 
