@@ -157,6 +157,8 @@ SAFE_TAGS = {
     *("html", "head", "meta", "title", "style", "body", "section", "h1", "h2", "h3", "p"),
     *("div", "span", "i", "table", "thead", "tbody", "tr", "th", "td"),
     *("svg", "line", "rect", "text"),
+    # the report document's own structure: first page, figures, ids under each row
+    *("header", "figure", "figcaption", "dl", "dt", "dd", "wbr"),
 }
 
 

@@ -168,7 +168,12 @@ def test_no_secret_reaches_output_database_or_report(recent: SampleInfo, tmp_pat
         "stdout": ran.stdout.encode(),
         "stderr": ran.stderr.encode(),
         "report": report.stdout.encode(),
-        "database": b"".join(p.read_bytes() for p in tmp_path.glob("secrets.duckdb*")),
+        "database": b"".join(  # the file, its WAL and its spool
+            f.read_bytes()
+            for p in tmp_path.glob("secrets.duckdb*")
+            for f in ([p] if p.is_file() else sorted(p.rglob("*")))
+            if f.is_file()
+        ),
     }
     for where, data in haystacks.items():
         for secret in secrets:
