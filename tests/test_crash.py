@@ -292,8 +292,9 @@ def assert_ledger_tells_the_truth(path: Path, info: SampleInfo, kills: list[Kill
     for status, error, new, pages, received, _finished_at in interrupted:
         assert status == "failed" and error.startswith("interrupted"), (status, error)
         assert new <= received and (pages == 0) == (received == 0)
+    # (a killed run need not have committed pages: a session whose pages fit in one
+    # group commits them with its ending, so the run killed after it reads ok)
     assert sum(r[2] for r in runs) == stored == info.events
-    assert any(r[3] > 0 for r in interrupted), "no killed run had committed pages"
 
 
 @pytest.mark.parametrize("after", [0.2, 0.4, 0.7])  # Ctrl-C lands in different work

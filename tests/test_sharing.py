@@ -144,7 +144,8 @@ def test_a_reader_asking_every_100_ms_is_never_refused_and_sees_counts_only_grow
 ):
     db = tmp_path / "record.duckdb"
     toolkit.connect(db).close()
-    box = sandbox_factory(dataset_dir=dataset.out_dir, latency=0.02, page_size=100)
+    # 50 ms a page: the sync lasts long enough for the reader to ask many times
+    box = sandbox_factory(dataset_dir=dataset.out_dir, latency=0.05, page_size=100)
     sync = subprocess.Popen(
         sync_cmd(dataset, tmp_path, db, box.base_url),
         env=env(),
