@@ -113,8 +113,10 @@ def _configure(
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         # fewer, larger checkpoints: at the 16MB default, sync spent most of its
-        # database time checkpointing (bench/README.md)
-        con.execute("SET checkpoint_threshold = '64MB'")
+        # database time checkpointing; at 64MB, with the typed tables (each checkpoint
+        # rewrites every table's partly filled last row group, and the old copy stays
+        # as free blocks), a 250k sync's file was 80 MB instead of 54 (bench/README.md)
+        con.execute("SET checkpoint_threshold = '256MB'")
     _ensure_schema(con, target, read_only)
     _ensure_typed(con, target, read_only, on_rebuild)
 
