@@ -248,6 +248,20 @@ def test_sync_keeps_the_session_activity_store_equal_to_the_view(
     assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
 
 
+@pytest.mark.parametrize("at_once", [1, 99])  # one pass over the record; one per session
+def test_refreshing_several_sessions_counts_equals_the_view(
+    sample_dataset, sandbox_factory, tmp_db, monkeypatch, at_once
+):
+    con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
+    monkeypatch.setattr(db, "SESSIONS_AT_ONCE", at_once)
+    keys = con.execute("SELECT session_org_id, session_id FROM session_activity_store").fetchall()
+    con.execute("UPDATE session_activity_store SET event_count = -1")  # every row stale
+    db.refresh_sessions_activity(con, [*keys, keys[0]])  # a repeated session: one row
+    stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
+    assert len(stored) == 3
+    assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+
+
 def test_a_failure_computing_session_counts_is_raised_after_every_event_is_stored(
     sample_dataset, sandbox_factory, tmp_db
 ):

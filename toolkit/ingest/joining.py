@@ -3,7 +3,8 @@
 The calling thread is the only one that writes. It buffers each session's pages and
 joins them as a group when enough rows or seconds have gathered: it opens the file
 (`RecordFile.writing`, a short wait), joins the spooled groups first, then those in
-memory, refreshes the counts of sessions that ended, and closes the file. So the
+memory, and closes the file. The counts of the sessions that ended are refreshed
+at the final join, all at once (until then a reader computes them itself). So the
 file is held only while a group commits, and readers get in between.
 
 When the file stays busy (a reader that never closes it), the groups are written to
@@ -122,9 +123,10 @@ class Joiner:
                     self._joined(group, new, spooled=True)
                 for group in groups:
                     self._joined(group, spooling.join_group(con, group))
-                for ref in self._refresh:
-                    db.refresh_session_activity(con, ref.org_id, ref.session_id)
-                self._refresh = []
+                if final:  # all at once: cheaper than one by one (`refresh_sessions_activity`)
+                    keys = [(ref.org_id, ref.session_id) for ref in self._refresh]
+                    db.refresh_sessions_activity(con, keys)
+                    self._refresh = []
         except DatabaseLockedError as exc:  # "database X is locked by another process (PID)"
             self._keep(groups, str(exc).split(";", 1)[0])
 

@@ -532,6 +532,38 @@ def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, sessio
     return True
 
 
+SESSIONS_AT_ONCE = 4  # from this many, one pass may beat a statement per session
+
+
+def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> None:
+    """Recompute the `session_activity_store` rows of several (org, session) pairs.
+
+    A statement per session reads only its events, but lists of sessions do not
+    reach the events scan; so when the sessions hold most of the record (a first
+    sync), one pass over it is cheaper: 0.3 s against 0.9 s for 16 sessions and
+    250k events. The pass may refresh another org's session of the same id too.
+    """
+    keys = list(dict.fromkeys(keys))
+    params = {"o": sorted({o for o, _ in keys}), "s": sorted({s for _, s in keys})}
+    among = "session_org_id = ANY($o) AND session_id = ANY($s)"
+    if (
+        len(keys) < SESSIONS_AT_ONCE
+        or not con.execute(
+            f"SELECT count(*) FILTER (WHERE {among}) * 2 >= count(*) FROM events", params
+        ).fetchall()[0][0]
+    ):
+        for org_id, session_id in keys:
+            refresh_session_activity(con, org_id, session_id)
+        return
+    with transaction(con):
+        con.execute(f"DELETE FROM session_activity_store WHERE {among}", params)
+        con.execute(
+            "INSERT INTO session_activity_store BY NAME "
+            f"SELECT * FROM session_activity WHERE {among}",
+            params,
+        )
+
+
 # The per-session refresh sync runs after a session's events are committed. Only the
 # counts need one: the typed storage (and every view on it: current state, names, poll
 # results) is written in the events' own transaction, so it is never behind them.

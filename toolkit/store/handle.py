@@ -123,6 +123,7 @@ class RecordFile:
     LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
     POLL = 0.05
     GAP = 0.1
+    WAL_LIMIT = "1GB"  # a checkpoint before the close only past this (HOLD seconds of joins)
 
     def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
         self.path = path
@@ -162,6 +163,11 @@ class RecordFile:
         # a sync's statements are small; DuckDB's threads would take the CPU the fetch
         # workers need (bench/README.md, "DuckDB's threads")
         con.execute("SET threads = 1")
+        # no checkpoint inside a commit: each rewrote the tables' partial row groups
+        # and left their old blocks free, a third of the file (bench/README.md, "The
+        # shared file's size"); the WAL stays bounded, as the file closes (and
+        # checkpoints) at least every HOLD seconds
+        con.execute(f"SET checkpoint_threshold = '{self.WAL_LIMIT}'")
         self._con, self._opened = con, time.monotonic()
         return con
 
