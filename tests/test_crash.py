@@ -268,7 +268,9 @@ def test_sync_killed_anywhere_then_rerun_matches_a_clean_sync(
     assert typed_differences(victim, clean) == dict.fromkeys(typed.TABLES, (0, 0))
     assert_equals_its_rebuild(victim, tmp_path)
     assert_ledger_tells_the_truth(victim, large_dataset, kills)
-    assert stored[0] is not None and 0 < stored[0] < large_dataset.events, stored
+    # the kill right after the first commit kept it (all of the record, on a machine
+    # fast enough to fetch every page within one group)
+    assert stored[0] is not None and 0 < stored[0] <= large_dataset.events, stored
 
 
 def assert_ledger_tells_the_truth(path: Path, info: SampleInfo, kills: list[Kill]) -> None:
