@@ -12,6 +12,7 @@ import pytest
 from toolkit.errors import DatabaseLockedError, UsageError
 from toolkit.ingest.events import build_batch, rejects_table
 from toolkit.store import database as db
+from toolkit.store import ledger
 from toolkit.store.records import KnownPage
 
 from .helpers import T0, envelope, event_id
@@ -50,7 +51,7 @@ def test_reopening_does_not_reapply_an_unchanged_schema(tmp_path):
 def test_an_older_file_is_upgraded_in_place_without_losing_data(tmp_path):
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
-    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    sync_id = ledger.start_run(con, "org", "s", "http://127.0.0.1")
     db.append_events(con, build_batch([_event(1)]).events, sync_id)
     older = f"{db.SCHEMA_VERSION}:older"
     con.execute("UPDATE schema_version SET sql_digest = ?", [older])
@@ -64,7 +65,7 @@ def test_an_older_file_is_upgraded_in_place_without_losing_data(tmp_path):
 def test_a_schema_2_file_gains_envelope_extra_and_stored_pages_and_keeps_its_rows(tmp_path):
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
-    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    sync_id = ledger.start_run(con, "org", "s", "http://127.0.0.1")
     db.append_events(con, build_batch([_event(1)]).events, sync_id)
     con.execute("ALTER TABLE events DROP COLUMN envelope_extra")  # as schema 2 wrote it
     con.execute("DROP TABLE stored_pages")
@@ -94,7 +95,7 @@ def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path):
 
 def test_append_events_stores_each_event_once(tmp_path):
     con = db.connect(tmp_path / "x.duckdb")
-    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    sync_id = ledger.start_run(con, "org", "s", "http://127.0.0.1")
     first = build_batch([_event(n) for n in range(10)]).events
     assert db.append_events(con, first, sync_id) == 10
     again = build_batch([_event(n) for n in range(5, 15)]).events
@@ -107,8 +108,8 @@ def test_append_events_stores_each_event_once(tmp_path):
 
 def test_stored_digests_hold_a_sessions_events_and_those_its_runs_stored_each_once(tmp_path):
     con = db.connect(tmp_path / "x.duckdb")
-    run_a = db.start_run(con, "org", "a", "http://127.0.0.1")
-    run_b = db.start_run(con, "org", "b", "http://127.0.0.1")
+    run_a = ledger.start_run(con, "org", "a", "http://127.0.0.1")
+    run_b = ledger.start_run(con, "org", "b", "http://127.0.0.1")
     own = [envelope({"type": "qaa", "n": n}, T0 + n, session="a", org="org") for n in range(40)]
     stray = envelope({"type": "qaa", "n": 99}, T0, session="b", org="org")  # b's, served by a
     late = envelope({"type": "qaa", "n": 98}, T0, session="a", org="org")  # a's, stored by b
@@ -132,7 +133,7 @@ def test_stored_digests_hold_a_sessions_events_and_those_its_runs_stored_each_on
 
 def test_append_rejects_keeps_each_raw_text_once(tmp_path):
     con = db.connect(tmp_path / "x.duckdb")
-    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
+    sync_id = ledger.start_run(con, "org", "s", "http://127.0.0.1")
     rejects = build_batch([1, 1, "x"]).rejects
     assert db.append_rejects(con, rejects_table(rejects), sync_id) == 2
     assert db.append_rejects(con, rejects_table(rejects), sync_id) == 0
@@ -157,8 +158,8 @@ def test_a_second_process_gets_a_lock_error_naming_the_holder(tmp_path):
 
 def test_abandoned_running_runs_are_closed_as_failed(tmp_path):
     con = db.connect(tmp_path / "x.duckdb")
-    sync_id = db.start_run(con, "org", "s", "http://127.0.0.1")
-    assert db.close_abandoned_runs(con) == 1
+    sync_id = ledger.start_run(con, "org", "s", "http://127.0.0.1")
+    assert ledger.close_abandoned_runs(con) == 1
     status, error = con.execute(
         "SELECT status, error FROM sync_runs WHERE sync_id = ?", [sync_id]
     ).fetchone()

@@ -28,6 +28,7 @@ from tests.scenario import all_events, build_database, retitled
 from toolkit.errors import EXIT_OK, EXIT_USAGE
 from toolkit.report.build import build_report, write_report
 from toolkit.store import database as db
+from toolkit.store import ledger
 
 from .test_cli import cli
 from .test_sync import refs_of, run
@@ -68,13 +69,13 @@ def settling_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("settled") / "compliance.duckdb"
     con = db.connect(path)
     for session, (minutes, outcome) in SYNCS.items():
-        run_id = db.start_run(
+        run_id = ledger.start_run(
             con, ORG, session, "https://webexapis.com/v1", NEWEST + minutes * MINUTE
         )
         older = envelope({"type": "qaa", "enabled": True}, T0 - 30 * 60_000, session=session)
         newest = envelope({"type": "qaa", "enabled": False}, T0, session=session)
         insert_events(con, [older, newest], sync_id=run_id)
-        db.finish_run(con, run_id, outcome, None if outcome == "ok" else "HTTP 503")
+        ledger.finish_run(con, run_id, outcome, None if outcome == "ok" else "HTTP 503")
     con.close()
     return path
 

@@ -19,6 +19,7 @@ from toolkit.ingest.events import event_id
 from toolkit.ingest.sync import SyncOptions, exit_code, sync_sessions
 from toolkit.sample.generate import SampleInfo
 from toolkit.store import database as db
+from toolkit.store import ledger
 
 from .conftest import SANDBOX_TOKEN
 
@@ -253,10 +254,10 @@ def test_refreshing_several_sessions_counts_equals_the_view(
     sample_dataset, sandbox_factory, tmp_db, monkeypatch, at_once
 ):
     con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset))
-    monkeypatch.setattr(db, "SESSIONS_AT_ONCE", at_once)
+    monkeypatch.setattr(ledger, "SESSIONS_AT_ONCE", at_once)
     keys = con.execute("SELECT session_org_id, session_id FROM session_activity_store").fetchall()
     con.execute("UPDATE session_activity_store SET event_count = -1")  # every row stale
-    db.refresh_sessions_activity(con, [*keys, keys[0]])  # a repeated session: one row
+    ledger.refresh_sessions_activity(con, [*keys, keys[0]])  # a repeated session: one row
     stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
     assert len(stored) == 3
     assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()

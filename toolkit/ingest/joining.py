@@ -30,7 +30,7 @@ from toolkit.errors import EXIT_API, DatabaseLockedError, StorageError, ToolkitE
 from toolkit.ingest.events import EVENT_SCHEMA, Batch, rejects_table
 from toolkit.ingest.fetching import Fetched
 from toolkit.ingest.options import SyncOptions, SyncResult
-from toolkit.store import database as db
+from toolkit.store import ledger
 from toolkit.store import spool as spooling
 from toolkit.store.handle import HeldRecord, RecordFile
 from toolkit.store.spool import Group, PageRow, RunFacts, Spool
@@ -125,7 +125,7 @@ class Joiner:
                     self._joined(group, spooling.join_group(con, group))
                 if final:  # all at once: cheaper than one by one (`refresh_sessions_activity`)
                     keys = [(ref.org_id, ref.session_id) for ref in self._refresh]
-                    db.refresh_sessions_activity(con, keys)
+                    ledger.refresh_sessions_activity(con, keys)
                     self._refresh = []
         except DatabaseLockedError as exc:  # "database X is locked by another process (PID)"
             self._keep(groups, str(exc).split(";", 1)[0])

@@ -28,7 +28,7 @@ import duckdb
 from toolkit import config
 from toolkit.errors import DatabaseLockedError
 from toolkit.store import database as db
-from toolkit.store import spool
+from toolkit.store import ledger, spool
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ def tidy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     Before any stored digests are read, so a session's spooled events count as stored.
     """
     spool.drain(con, path)
-    db.close_abandoned_runs(con)
+    ledger.close_abandoned_runs(con)
 
 
 class RecordFile:

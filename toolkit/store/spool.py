@@ -34,6 +34,7 @@ import pyarrow.ipc as ipc
 
 from toolkit.errors import StorageError
 from toolkit.store import database as db
+from toolkit.store import ledger
 from toolkit.store.failures import storage_error
 from toolkit.store.locks import FileLock
 
@@ -98,7 +99,7 @@ def join_group(con: duckdb.DuckDBPyConnection, group: Group, segment: str | None
         if segment is not None and _joined(con, segment, run):
             return 0
         if run.sync_id is None:
-            run.sync_id = _run_of(con, run.run_key) or db.start_run(
+            run.sync_id = _run_of(con, run.run_key) or ledger.start_run(
                 con, run.org_id, run.session_id, run.base_url, run.started_at
             )
         add = db.append_events if group.compare else db.insert_new_events
@@ -107,10 +108,10 @@ def join_group(con: duckdb.DuckDBPyConnection, group: Group, segment: str | None
         if rejected:
             db.append_rejects(con, group.rejects, run.sync_id)
         db.record_pages(con, run.org_id, run.session_id, group.listed, run.sync_id)
-        counts = db.PageCounts(group.pages, group.received, new, rejected)
-        db.add_progress(con, run.sync_id, counts)
+        counts = ledger.PageCounts(group.pages, group.received, new, rejected)
+        ledger.add_progress(con, run.sync_id, counts)
         if group.finished is not None:
-            db.finish_run(con, run.sync_id, *group.finished)
+            ledger.finish_run(con, run.sync_id, *group.finished)
         if segment is not None:
             con.execute(
                 "INSERT INTO spool_joins VALUES (?, ?, ?, now())",
@@ -278,9 +279,9 @@ def _close_unfinished(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> No
     touched: dict[str, RunFacts] = {g.run.run_key: g.run for g in groups}
     for key, run in touched.items():
         if key not in finished and run.sync_id is not None:
-            db.finish_run(con, run.sync_id, "failed", INTERRUPTED)
+            ledger.finish_run(con, run.sync_id, "failed", INTERRUPTED)
     for run in {(r.org_id, r.session_id): r for r in touched.values()}.values():
-        db.refresh_session_activity(con, run.org_id, run.session_id)
+        ledger.refresh_session_activity(con, run.org_id, run.session_id)
 
 
 def waiting(db_path: Path) -> dict[tuple[str, str], int]:

@@ -1,0 +1,170 @@
+"""The sync ledger: runs opened, counted and closed, and the per-session counts.
+
+`sync_runs` holds one row per session per sync; `session_activity_store` the counts
+behind `sessions()`, refreshed once a session's events are committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from toolkit.store.database import transaction
+
+
+@dataclass
+class PageCounts:
+    """What one append stored: pages, items received, new events, rejected items."""
+
+    pages: int = 0
+    received: int = 0
+    new: int = 0
+    rejected: int = 0
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    org_id: str,
+    session_id: str,
+    base_url: str,
+    started_at: datetime | None = None,
+) -> int:
+    """Open a `sync_runs` row in state `running` and return its sync_id.
+
+    `started_at` is when fetching began (the settled rule compares it with the
+    newest event), defaulting to now.
+    """
+    row = con.execute(
+        """
+        INSERT INTO sync_runs (sync_id, session_org_id, session_id, base_url, started_at, status)
+        VALUES (nextval('sync_id_seq'), ?, ?, ?, coalesce(?, now()), 'running')
+        RETURNING sync_id
+        """,
+        [org_id, session_id, base_url, started_at],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCounts) -> None:
+    """Add a group's counts to its run (call inside the group's transaction)."""
+    con.execute(
+        """
+        UPDATE sync_runs SET pages = pages + ?, events_received = events_received + ?,
+            events_new = events_new + ?, events_rejected = events_rejected + ?
+        WHERE sync_id = ?
+        """,
+        [counts.pages, counts.received, counts.new, counts.rejected, sync_id],
+    )
+
+
+def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
+    """Recompute a session's row of `session_activity_store` unless it is current.
+
+    Returns:
+        True if the row was (re)computed.
+    """
+    key = {"o": org_id, "s": session_id}
+    current = con.execute(
+        """
+        SELECT count(*) FROM session_activity_store AS a
+        WHERE a.session_org_id = $o AND a.session_id = $s
+          AND a.event_count = (
+              SELECT count(*) FROM events WHERE session_org_id = $o AND session_id = $s
+          )
+        """,
+        key,
+    ).fetchall()[0][0]
+    if current:
+        return False
+    with transaction(con):
+        con.execute(
+            "DELETE FROM session_activity_store WHERE session_org_id = $o AND session_id = $s",
+            key,
+        )
+        # the equality filter reaches the events scan: only this session is read
+        con.execute(
+            """
+            INSERT INTO session_activity_store BY NAME
+            SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s
+            """,
+            key,
+        )
+    return True
+
+
+SESSIONS_AT_ONCE = 4  # from this many, one pass may beat a statement per session
+
+
+def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> None:
+    """Recompute the `session_activity_store` rows of several (org, session) pairs.
+
+    A statement per session reads only its events, but lists of sessions do not
+    reach the events scan; so when the sessions hold most of the record (a first
+    sync), one pass over it is cheaper: 0.3 s against 0.9 s for 16 sessions and
+    250k events. The pass may refresh another org's session of the same id too.
+    """
+    keys = list(dict.fromkeys(keys))
+    params = {"o": sorted({o for o, _ in keys}), "s": sorted({s for _, s in keys})}
+    among = "session_org_id = ANY($o) AND session_id = ANY($s)"
+    if (
+        len(keys) < SESSIONS_AT_ONCE
+        or not con.execute(
+            f"SELECT count(*) FILTER (WHERE {among}) * 2 >= count(*) FROM events", params
+        ).fetchall()[0][0]
+    ):
+        for org_id, session_id in keys:
+            refresh_session_activity(con, org_id, session_id)
+        return
+    with transaction(con):
+        con.execute(f"DELETE FROM session_activity_store WHERE {among}", params)
+        con.execute(
+            "INSERT INTO session_activity_store BY NAME "
+            f"SELECT * FROM session_activity WHERE {among}",
+            params,
+        )
+
+
+# The per-session refresh sync runs after a session's events are committed. Only the
+# counts need one: the typed storage (and every view on it: current state, names, poll
+# results) is written in the events' own transaction, so it is never behind them.
+refresh_session = refresh_session_activity
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, sync_id: int, status: str, error: str | None = None
+) -> None:
+    """Close a run with its outcome: `ok`, `partial` or `failed`, and the error if any.
+
+    A run stopped before any of its pages was committed is `failed`, whatever the
+    caller saw fetched: the ledger says what the record holds.
+    """
+    con.execute(
+        """
+        UPDATE sync_runs SET finished_at = now(), error = $e,
+            status = CASE WHEN $s = 'partial' AND pages = 0 THEN 'failed' ELSE $s END
+        WHERE sync_id = $r
+        """,
+        {"s": status, "e": error, "r": sync_id},
+    )
+
+
+def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark runs left `running` by a process that died as failed; return how many.
+
+    Call only while holding the file's sync lock (`toolkit.ingest.joining`), after
+    joining the spool of syncs that ended: one sync runs at a time, so a `running`
+    row seen then belongs to a sync that was killed or crashed.
+    """
+    row = con.execute(
+        """
+        UPDATE sync_runs SET status = 'failed',
+            error = 'interrupted: the sync process stopped before this run finished; '
+                 || 'pages it committed are kept'
+        WHERE status = 'running'
+        RETURNING sync_id
+        """
+    ).fetchall()
+    return len(row)
