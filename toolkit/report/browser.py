@@ -14,6 +14,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,10 @@ class Browser:
     _buffer: bytes = b""
 
     def __enter__(self) -> Browser:
-        self._profile = tempfile.TemporaryDirectory(prefix="slido-browser-")
+        # the browser's helper processes may still write there as it is removed
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="slido-browser-", ignore_cleanup_errors=True
+        )
         ours_read, theirs_write = os.pipe()
         theirs_read, ours_write = os.pipe()
         self._process = subprocess.Popen(
@@ -114,6 +118,9 @@ class Browser:
             self._process.wait()
         if self._profile is not None:
             self._profile.cleanup()
+            if os.path.exists(self._profile.name):  # a helper wrote after the first pass
+                time.sleep(0.2)
+                shutil.rmtree(self._profile.name, ignore_errors=True)
 
     def version(self) -> str:
         """The browser's product and version, e.g. "HeadlessChrome/156.0.8078.114"."""
