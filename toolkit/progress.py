@@ -60,15 +60,30 @@ class SyncBar:
 
 
 class CountBar:
-    """A bar fed with (done, total, stage) by long work whose total is known once it starts."""
+    """A bar fed with (done, total[, stage]) by long work whose total is known once it starts.
 
-    def __init__(self, unit: str) -> None:
-        self._bar = tqdm(
-            unit=f" {unit}", unit_scale=True, disable=not _enabled(), file=sys.stderr, leave=False
-        )
-        self._stage = ""
+    The bar appears at the first call, so work that may not happen (an upgrade's
+    rebuild, which most opens skip) shows nothing when it does not.
+
+    Args:
+        unit: what is counted, e.g. "events".
+        stage: the first description, until a call names another.
+    """
+
+    def __init__(self, unit: str, stage: str = "") -> None:
+        self._unit, self._stage = unit, stage
+        self._bar: tqdm | None = None
 
     def __call__(self, done: int, total: int, stage: str = "") -> None:
+        if self._bar is None:
+            self._bar = tqdm(
+                unit=f" {self._unit}",
+                unit_scale=True,
+                desc=self._stage or None,
+                disable=not _enabled(),
+                file=sys.stderr,
+                leave=False,
+            )
         if self._bar.total != total:
             self._bar.total = total
         if stage and stage != self._stage:
@@ -77,33 +92,11 @@ class CountBar:
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        """Remove the bar."""
-        self._bar.close()
-
-
-class RebuildBar:
-    """Events read while the typed storage is rebuilt (`store.rebuild`'s (done, total) calls).
-
-    The bar appears only if a rebuild starts: most opens find the storage current.
-    """
-
-    def __init__(self) -> None:
-        self._bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            self._bar = tqdm(
-                total=total,
-                unit=" events",
-                unit_scale=True,
-                desc="rebuilding typed storage",
-                disable=not _enabled(),
-                file=sys.stderr,
-                leave=False,
-            )
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
         """Remove the bar, if one was shown."""
         if self._bar is not None:
             self._bar.close()
+
+
+def rebuild_bar() -> CountBar:
+    """Events read while the typed storage is rebuilt (`store.rebuild`'s (done, total) calls)."""
+    return CountBar("events", "rebuilding typed storage")

@@ -77,7 +77,7 @@ def sync(
     token = tokens.load_token_source(base, token_file)
     _warn_if_short(token, base)
     refs = config.session_refs(org, sessions, sessions_file)
-    bar, rebuilding = progress.SyncBar(), progress.RebuildBar()
+    bar, rebuilding = progress.SyncBar(), progress.rebuild_bar()
     try:
         results = commands.run_sync(
             db_path,
@@ -253,7 +253,7 @@ def rebuild(db_path: Path | None, wait: float) -> None:
     \b
     Example: slido-compliance rebuild --db data/compliance.duckdb
     """
-    bar = progress.RebuildBar()
+    bar = progress.rebuild_bar()
     try:
         click.echo(commands.run_rebuild(db_path, wait, bar))
     finally:
