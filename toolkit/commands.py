@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,7 +10,7 @@ from pathlib import Path
 from toolkit import config
 from toolkit.config import Secret, SessionRef, normalize_org_id
 from toolkit.config import db_path as config_db_path
-from toolkit.errors import DatabaseLockedError, UsageError
+from toolkit.errors import UsageError
 from toolkit.ingest import discovery
 from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.discovery import Discovery, DiscoveryOptions, sessions_file_text
@@ -44,12 +43,14 @@ def run_sync(
     """
     if not refs:
         raise UsageError("no session to sync: give --org with --session, or --sessions-file")
-    if on_rebuild is not None and config.db_path(db_path).exists():
-        # an older file's upgrade, shown; a busy file is upgraded when the sync joins
-        with contextlib.suppress(DatabaseLockedError):
-            db.connect(db_path, wait=wait, on_rebuild=on_rebuild).close()
     options = SyncOptions(
-        base_url, token, concurrency, RetryPolicy(max_wait=max_wait), recheck=recheck, wait=wait
+        base_url,
+        token,
+        concurrency,
+        RetryPolicy(max_wait=max_wait),
+        recheck=recheck,
+        wait=wait,
+        on_rebuild=on_rebuild,
     )
     return sync_sessions(config.db_path(db_path), refs, options, on_progress)
 

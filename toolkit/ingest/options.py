@@ -50,5 +50,8 @@ class SyncOptions:
     commit_rows: int = 131_072
     commit_seconds: float = 2.0
     wait: float = 0.0  # seconds to wait for another sync of the same file to finish
+    # progress of the upgrade an older file needs at the sync's first open (its typed
+    # storage rebuilt from `events`); see `store.database.connect`
+    on_rebuild: Callable[[int, int], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic

@@ -76,7 +76,7 @@ def sync_sessions(
         record: RecordFile | HeldRecord = HeldRecord(target, workers)
         lock = None  # the caller's connection keeps every other writer out
     else:
-        record = RecordFile(config.db_path(target))
+        record = RecordFile(config.db_path(target), on_rebuild=options.on_rebuild)
         lock = _one_sync_at_a_time(record.path, options.wait)
     spool = spooling.Spool(record.path)
     try:

@@ -125,9 +125,15 @@ class RecordFile:
     GAP = 0.1
     WAL_LIMIT = "1GB"  # a checkpoint before the close only past this (HOLD seconds of joins)
 
-    def __init__(self, path: Path, wait: float = WRITER_PATIENCE):
+    def __init__(
+        self,
+        path: Path,
+        wait: float = WRITER_PATIENCE,
+        on_rebuild: Callable[[int, int], None] | None = None,
+    ):
         self.path = path
         self.wait = wait
+        self._on_rebuild = on_rebuild  # the first open may upgrade an older file
         self._lock = threading.Lock()  # one use at a time within the process
         self._tidied = False
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -159,7 +165,7 @@ class RecordFile:
             return self._con
         self._release()
         time.sleep(max(0.0, self._closed + self.GAP - time.monotonic()))
-        con = db.connect(self.path, wait=wait, drain=False)
+        con = db.connect(self.path, wait=wait, drain=False, on_rebuild=self._on_rebuild)
         # a sync's statements are small; DuckDB's threads would take the CPU the fetch
         # workers need (bench/README.md, "DuckDB's threads")
         con.execute("SET threads = 1")
