@@ -1,7 +1,8 @@
 """Rebuilding the typed storage from `events` alone, and keeping it current on open.
 
-`events` is the record; every typed table is a function of it. `rebuild()`
-empties them and fills them again slice by slice (in the order the events were
+`events` is the record; every typed table is a function of it, and so is the derived
+storage computed from them (`toolkit.store.derived`), filled again at a rebuild's
+end. `rebuild()` empties them and fills them again slice by slice (in the order the events were
 stored, so each session's rows stay together as an incremental fill leaves
 them). `typed_state` says which fill statements the stored rows were computed
 with: a file from before typed storage (schema 5), a file whose rebuild was
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from toolkit.store import typed
+from toolkit.store import derived, typed
 
 Progress = Callable[[int, int], None]  # (events done, events in all)
 KIND = "typed"
@@ -29,8 +30,9 @@ def stored_digest(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the typed rows were computed with this release's fill statements."""
-    return stored_digest(con) == typed.fill_digest()
+    """Whether the typed rows, and the derived ones (`toolkit.store.derived`), were
+    computed with this release's statements."""
+    return stored_digest(con) == typed.fill_digest() and derived.is_current(con)
 
 
 def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None) -> bool:
@@ -40,6 +42,9 @@ def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None 
         True if it was rebuilt.
     """
     if is_current(con):
+        return False
+    if stored_digest(con) == typed.fill_digest():  # only the derived rows are behind
+        derived.fill(con)
         return False
     rebuild(con, on_progress)
     return True
@@ -65,6 +70,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None)
     for start in range(0, end, SLICE_ROWS):
         done += _fill_slice(con, start, start + SLICE_ROWS)
         report(done, total)
+    derived.fill(con)  # before the digest: a rebuild killed here is started again
     _run(
         con,
         [

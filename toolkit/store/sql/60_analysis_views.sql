@@ -385,8 +385,16 @@ SELECT
 FROM grouped AS g;
 
 -- one row per user who posted a question or reply under a name; key user_id
+-- The name of the user's latest named version (greatest event_at, then event_id) over
+-- the whole record: user_names_store holds it for the rows up to its last refresh
+-- (07_derived_tables.sql), merged here with the questions and replies stored since
+-- (rowid at or past derived_marks.row_end), so the view reads what a sync added, not
+-- every question of the record.
 CREATE OR REPLACE VIEW user_names AS
 WITH named AS (
+    SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
+    FROM user_names_store AS s
+    UNION ALL
     SELECT
         q.author_user_id AS user_id,
         q.event_at,
@@ -396,6 +404,10 @@ WITH named AS (
         ) AS display_name
     FROM typed_qaa_question_events AS q
     WHERE NOT q.f_is_anonymous
+        AND q.rowid >= coalesce((
+            SELECT max(m.row_end) FROM derived_marks AS m
+            WHERE m.source = 'typed_qaa_question_events'
+        ), 0)
     UNION ALL
     SELECT
         r.author_user_id,
@@ -406,6 +418,10 @@ WITH named AS (
         )
     FROM typed_qaa_question_reply_events AS r
     WHERE NOT r.f_is_anonymous
+        AND r.rowid >= coalesce((
+            SELECT max(m.row_end) FROM derived_marks AS m
+            WHERE m.source = 'typed_qaa_question_reply_events'
+        ), 0)
 )
 SELECT
     n.user_id,

@@ -1,0 +1,136 @@
+"""Derived storage: record-wide facts kept up to date so one session's questions stay cheap.
+
+`user_names` (the name each user last posted under, over the whole record) read every
+question and reply of the record at each query: most of what `qa_questions`,
+`moderation_log` and `user_activity` cost on a large record. `user_names_store`
+(`sql/07_derived_tables.sql`) holds it for the typed rows up to `derived_marks`, and
+the view merges the few rows stored since. `refresh()` folds those rows in; the sync
+calls it when it ends (through `toolkit.store.ledger`), and `fill()` recomputes
+everything from the typed tables (a rebuild, or a file from before this storage).
+Typed rows are only appended between rebuilds, so the rows at or past a mark are
+exactly the new ones; a mark that no longer covers the rows it counted (rows removed
+by other means) makes `refresh()` start again from nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import resources
+
+import contextlib
+from collections.abc import Iterator
+
+import duckdb
+
+KIND = "derived"  # its row of typed_state
+# the typed tables user_names_store reads, and the name of their marks in the statements
+SOURCES = {"typed_qaa_question_events": "q", "typed_qaa_question_reply_events": "r"}
+
+
+@cache
+def statements() -> list[str]:
+    """The refresh statements of `derive/user_names.sql`, in order."""
+    text = (resources.files("toolkit.store") / "derive" / "user_names.sql").read_text("utf-8")
+    return [s.strip() for s in text.split(";\n") if _code(s)]
+
+
+def _code(statement: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in statement.split("\n"))
+
+
+@cache
+def digest() -> str:
+    """A digest of the refresh statements: rows computed by other ones are recomputed."""
+    return hashlib.sha256("\0".join(statements()).encode()).hexdigest()[:16]
+
+
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the derived rows were computed with this release's statements."""
+    rows = con.execute("SELECT digest FROM typed_state WHERE kind = ?", [KIND]).fetchall()
+    return bool(rows) and rows[0][0] == digest()
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> int:
+    """Fold the typed rows stored since the last refresh into the derived tables.
+
+    Call with no transaction open (it runs its own). Returns:
+        the number of typed rows read (0 when nothing is new).
+    """
+    with transaction(con):
+        return _refresh(con)
+
+
+def fill(con: duckdb.DuckDBPyConnection) -> int:
+    """Recompute the derived tables from all typed rows (after a rebuild or an upgrade)."""
+    with transaction(con):
+        _clear(con)
+        read = _refresh(con)
+        con.execute("DELETE FROM typed_state WHERE kind = ?", [KIND])
+        con.execute("INSERT INTO typed_state VALUES (?, ?, now())", [KIND, digest()])
+    return read
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block in one transaction (database.py imports this module's users: not its own)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT may have ended it
+            con.execute("ROLLBACK")
+        raise
+
+
+def _clear(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM user_names_store")
+    con.execute("DELETE FROM derived_marks")
+
+
+def _refresh(con: duckdb.DuckDBPyConnection) -> int:
+    marks = _marks(con)
+    if marks is None:  # rows were removed under the marks: start again
+        _clear(con)
+        marks = _marks(con)
+        assert marks is not None
+    params: dict[str, int] = {}
+    read = 0
+    for source, letter in SOURCES.items():
+        start, end, _rows, new = marks[source]
+        params |= {f"{letter}_from": start, f"{letter}_to": end}
+        read += new
+    if read == 0:
+        return 0
+    for statement in statements():
+        used = {k: v for k, v in params.items() if f"${k}" in statement}
+        con.execute(statement, used or None)
+    con.execute("DELETE FROM derived_marks")
+    for source, (_start, end, rows, _new) in marks.items():
+        con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [source, end, rows])
+    return read
+
+
+def _marks(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int, int]] | None:
+    """Per source: (first rowid not read, rowid end now, rows now, rows new); None when
+    the rows a mark counted are no longer all there."""
+    stored = {
+        source: (end, rows)
+        for source, end, rows in con.execute(
+            "SELECT source, row_end, rows_covered FROM derived_marks"
+        ).fetchall()
+    }
+    out = {}
+    for source in SOURCES:
+        start, covered = stored.get(source, (0, 0))
+        # fixed SQL: the table names are this module's constants, never a caller's text
+        end, rows, before = con.execute(
+            f"SELECT coalesce(max(rowid) + 1, 0), count(*), count(*) FILTER (WHERE rowid < ?) "
+            f"FROM {source}",
+            [start],
+        ).fetchall()[0]
+        if before != covered:
+            return None
+        out[source] = (start, max(int(end), start), int(rows), int(rows) - int(before))
+    return out
