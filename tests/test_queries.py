@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import toolkit
 from tests.helpers import JSON_VALUES, SESSION, T0, clear_events, envelope, insert_events
@@ -25,7 +26,7 @@ from tests.scenario import (
     scenario_event_ids,
 )
 from toolkit.analysis.queries import parse_every
-from toolkit.analysis.query import names_read_once
+from toolkit.analysis.query import names_read_once, session_read_once
 from toolkit.errors import UsageError
 from toolkit.store.records import EVENT_TYPES
 
@@ -422,3 +423,26 @@ def test_names_read_once_works_on_a_read_only_connection(tmp_path: Path) -> None
         assert con.sql(temporary).fetchall() == [("user_names",)]
         assert toolkit.user_activity(con, SESSION)["display_name"].to_list() == ["Ann"]
     assert con.sql(temporary).fetchall() == []
+
+
+def answers(con: duckdb.DuckDBPyConnection, session: str, reveal: bool) -> dict[str, pl.DataFrame]:
+    """What each helper a session's report calls answers about `session`."""
+    masked = ("qa_questions", "question_replies", "moderation_log", "deleted_content")
+    masked += ("poll_responses", "rejected_answers", "user_activity")
+    out = {n: getattr(toolkit, n)(con, session, reveal_anonymous=reveal) for n in masked}
+    out |= {n: getattr(toolkit, n)(con, session) for n in ("polls_overview", "poll_history")}
+    out["poll_results"] = toolkit.poll_results(con, session_id=session)
+    return out
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_session_read_once_answers_each_helper_as_the_views_do(con, reveal: bool) -> None:
+    for session in (SESSION, OTHER_SESSION):
+        before = answers(con, session, reveal)
+        with session_read_once(con, session):
+            temporary = con.sql("SELECT table_name FROM duckdb_tables() WHERE temporary")
+            assert {"poll_answers", "event_activity", "user_names"} <= set(temporary.pl()[:, 0])
+            during = answers(con, session, reveal)
+        for name, frame in before.items():  # same rows, same order, same types
+            assert_frame_equal(during[name], frame)
+    assert con.sql("SELECT * FROM duckdb_tables() WHERE temporary").fetchall() == []

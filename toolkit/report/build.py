@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from toolkit.analysis import queries as q
-from toolkit.analysis.query import Source, names_read_once, using
+from toolkit.analysis.query import Source, session_read_once, using
 from toolkit.errors import UsageError
 from toolkit.report.document import render_html
 from toolkit.report.glance import build_glance
@@ -137,7 +137,7 @@ def _session_report(
         raise UsageError(
             f"nothing is stored for session {session_id!r}; check the id, or sync it first"
         )
-    with names_read_once(con):  # three of the helpers below name users
+    with session_read_once(con, session_id):  # every helper below asks about it
         data = fetch_session(con, session_id, summary.row(0, named=True), reveal)
     events = q.timeline(con, session_id, every="7d")
     chart = _chart(con, session_id, data.summary)

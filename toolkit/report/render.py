@@ -18,6 +18,10 @@ from toolkit.report.model import Glance, Report, Section, Table, Value, report_d
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# what html_text changes: line breaks and control characters (_one_line), and the
+# characters html.escape replaces; most cells hold none, and skip both (a large
+# session's report has some 90,000 cells)
+_HTML_CHANGED = re.compile(r"[\x00-\x1f\x7f-\x9f&<>\"']")
 
 
 def display_text(value: Value) -> str:
@@ -108,4 +112,7 @@ def render_json(report: Report) -> str:
 
 def html_text(value: Value) -> str:
     """A value as escaped HTML text, on one line."""
-    return escape(_one_line(display_text(value)), quote=True)
+    text = display_text(value)
+    if not _HTML_CHANGED.search(text):
+        return text
+    return escape(_one_line(text), quote=True)

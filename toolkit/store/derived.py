@@ -14,12 +14,11 @@ by other means) makes `refresh()` start again from nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-
-import contextlib
-from collections.abc import Iterator
 
 import duckdb
 
