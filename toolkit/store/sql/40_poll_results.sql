@@ -70,28 +70,34 @@ option_rows AS (
         c.respondent
     FROM counted AS c
 ),
-with_respondents AS (
+per_option AS (
     SELECT
         x.session_id,
         x.poll_id,
         x.question_id,
         x.option_id,
-        x.title,
-        x.is_correct,
-        x.poll_answer_id,
-        count(DISTINCT x.respondent) OVER (
-            PARTITION BY x.session_id, x.poll_id, x.question_id
-        ) AS respondents
+        max(x.title) AS title,
+        max(x.is_correct) AS is_correct,
+        count(DISTINCT x.poll_answer_id) AS votes
     FROM option_rows AS x
+    GROUP BY x.session_id, x.poll_id, x.question_id, x.option_id
+),
+per_question AS (
+    SELECT x.session_id, x.poll_id, x.question_id, count(DISTINCT x.respondent) AS respondents
+    FROM option_rows AS x
+    GROUP BY x.session_id, x.poll_id, x.question_id
 )
 SELECT
-    session_id,
-    poll_id,
-    CAST(question_id AS VARCHAR) AS question_id,
-    CAST(option_id AS VARCHAR) AS option_id,
-    CAST(max(title) AS VARCHAR) AS option_title,
-    CAST(max(is_correct) AS BOOLEAN) AS is_correct,
-    CAST(count(DISTINCT poll_answer_id) AS BIGINT) AS votes,
-    CAST(max(respondents) AS BIGINT) AS respondents
-FROM with_respondents
-GROUP BY session_id, poll_id, question_id, option_id;
+    o.session_id,
+    o.poll_id,
+    CAST(o.question_id AS VARCHAR) AS question_id,
+    CAST(o.option_id AS VARCHAR) AS option_id,
+    CAST(o.title AS VARCHAR) AS option_title,
+    CAST(o.is_correct AS BOOLEAN) AS is_correct,
+    CAST(o.votes AS BIGINT) AS votes,
+    CAST(q.respondents AS BIGINT) AS respondents
+FROM per_option AS o
+INNER JOIN per_question AS q
+    ON q.session_id = o.session_id
+    AND q.poll_id = o.poll_id
+    AND q.question_id IS NOT DISTINCT FROM o.question_id;
