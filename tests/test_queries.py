@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import toolkit
-from tests.helpers import JSON_VALUES, SESSION, T0, clear_events, envelope, insert_events
+from tests.helpers import JSON_VALUES, ORG, SESSION, T0, clear_events, envelope, insert_events
 from tests.scenario import (
     HOSTILE,
     OTHER_SESSION,
@@ -28,6 +28,7 @@ from tests.scenario import (
 from toolkit.analysis.queries import parse_every
 from toolkit.analysis.query import names_read_once, session_read_once
 from toolkit.errors import UsageError
+from toolkit.store import ledger
 from toolkit.store.records import EVENT_TYPES
 
 INJECTION = "x' OR '1'='1"
@@ -446,3 +447,41 @@ def test_session_read_once_answers_each_helper_as_the_views_do(con, reveal: bool
         for name, frame in before.items():  # same rows, same order, same types
             assert_frame_equal(during[name], frame)
     assert con.sql("SELECT * FROM duckdb_tables() WHERE temporary").fetchall() == []
+
+
+# audit_summary as one SQL over the session_activity view, before it read the store
+SUMMARY_FROM_THE_VIEW = """
+SELECT s.session_org_id, s.session_id, s.first_event_at, s.last_event_at,
+    date_diff('second', s.first_event_at, s.last_event_at) AS duration_seconds, s.event_count,
+    coalesce(a.actor_count, 0) AS actor_count, coalesce(a.question_count, 0) AS question_count,
+    coalesce(a.reply_count, 0) AS reply_count, coalesce(a.upvote_count, 0) AS upvote_count,
+    coalesce(a.poll_count, 0) AS poll_count, coalesce(a.poll_answer_count, 0) AS poll_answer_count,
+    coalesce(a.moderation_count, 0) AS moderation_count,
+    coalesce(a.deleted_item_count, 0) AS deleted_item_count,
+    coalesce(a.unknown_event_count, 0) AS unknown_event_count,
+    s.sync_count, s.last_sync_at, s.last_status, s.last_error, s.last_ok_sync_at,
+    s.is_settled, s.resync_after, m.title, m.host_email, m.host_display_name,
+    m."start" AS scheduled_start, m."end" AS scheduled_end
+FROM session_status AS s
+LEFT JOIN session_activity AS a
+    ON a.session_org_id = s.session_org_id AND a.session_id = s.session_id
+LEFT JOIN meetings AS m ON m.session_id = s.session_id
+WHERE s.session_id = $session_id
+"""
+
+
+def test_audit_summary_reads_the_stored_counts_only_while_they_are_current(
+    tmp_path: Path,
+) -> None:
+    con = toolkit.connect(build_database(tmp_path / "summary.duckdb"))
+    for refreshed in (False, True, "stale"):
+        if refreshed is True:
+            ledger.refresh_sessions_activity(con, [(ORG, SESSION), (ORG, OTHER_SESSION)])
+        if refreshed == "stale":  # a count behind the events: computed again, not read
+            con.execute("UPDATE session_activity_store SET question_count = 99")
+            con.execute("UPDATE session_activity_store SET event_count = event_count - 1")
+        for session in (SESSION, OTHER_SESSION, "no-such-session"):
+            summary = toolkit.audit_summary(con, session)
+            expected = con.sql(SUMMARY_FROM_THE_VIEW, params={"session_id": session}).pl()
+            assert_frame_equal(summary.drop("rejected_item_count", "event_digest"), expected)
+    con.close()

@@ -127,17 +127,23 @@ def _sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
-def _session_activity(con: duckdb.DuckDBPyConnection, status: pl.DataFrame) -> pl.DataFrame:
+def _session_activity(
+    con: duckdb.DuckDBPyConnection, status: pl.DataFrame, session_id: str | None = None
+) -> pl.DataFrame:
     """The `session_activity` rows: from the store sync keeps where current, else computed.
 
     A stored row is current while its event_count equals the session's in `status`
     (events only ever grow). A session whose row is missing or behind (events stored
     by other means, or a file from before the store) is computed on its own, which
-    reads only its events.
+    reads only its events. With `session_id`, only that session's stored rows are read.
     """
     keys = ["session_org_id", "session_id"]
     counted = status.filter(pl.col("event_count") > 0).select(*keys, "event_count")
-    stored = fetch(con, "SELECT * FROM session_activity_store")
+    stored = fetch(
+        con,
+        "SELECT * FROM session_activity_store WHERE $s IS NULL OR session_id = $s",
+        {"s": session_id},
+    )
     current = stored.join(counted, on=[*keys, "event_count"], how="semi")
     computed = [
         fetch(
@@ -346,33 +352,48 @@ def audit_summary(con: Source, session_id: str) -> pl.DataFrame:
         >>> audit_summary(con, "SID").row(0, named=True)["question_count"]  # doctest: +SKIP
         12
     """
-    summary = fetch(
+    with using(con) as held:  # its questions see one committed state
+        return _audit_summary(held, session_id)
+
+
+_ACTIVITY = (
+    "actor_count",
+    "question_count",
+    "reply_count",
+    "upvote_count",
+    "poll_count",
+    "poll_answer_count",
+    "moderation_count",
+    "deleted_item_count",
+    "unknown_event_count",
+)
+
+
+def _audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:
+    status = fetch(
         con,
         """
         SELECT s.session_org_id, s.session_id, s.first_event_at, s.last_event_at,
             date_diff('second', s.first_event_at, s.last_event_at) AS duration_seconds,
             s.event_count,
-            coalesce(a.actor_count, 0) AS actor_count,
-            coalesce(a.question_count, 0) AS question_count,
-            coalesce(a.reply_count, 0) AS reply_count,
-            coalesce(a.upvote_count, 0) AS upvote_count,
-            coalesce(a.poll_count, 0) AS poll_count,
-            coalesce(a.poll_answer_count, 0) AS poll_answer_count,
-            coalesce(a.moderation_count, 0) AS moderation_count,
-            coalesce(a.deleted_item_count, 0) AS deleted_item_count,
-            coalesce(a.unknown_event_count, 0) AS unknown_event_count,
             s.sync_count, s.last_sync_at, s.last_status, s.last_error, s.last_ok_sync_at,
             s.is_settled, s.resync_after,
             m.title, m.host_email, m.host_display_name,
             m."start" AS scheduled_start, m."end" AS scheduled_end
         FROM session_status AS s
-        LEFT JOIN session_activity AS a
-            ON a.session_org_id = s.session_org_id AND a.session_id = s.session_id
         LEFT JOIN meetings AS m ON m.session_id = s.session_id
         WHERE s.session_id = $session_id
         """,
         {"session_id": session_id},
     )
+    # the counts sync keeps (session_activity_store) where current: one row, not a pass
+    # over the session's events with the windows of event_activity
+    keys = ["session_org_id", "session_id"]
+    activity = _session_activity(con, status, session_id).select(*keys, *_ACTIVITY)
+    summary = status.join(activity, on=keys, how="left").with_columns(
+        pl.col(c).fill_null(0) for c in _ACTIVITY
+    )
+    summary = summary.select(*status.columns[:6], *_ACTIVITY, *status.columns[6:])
     rejected = rejected_items(con, session_id).height
     return summary.with_columns(
         pl.lit(rejected, dtype=pl.Int64).alias("rejected_item_count"),
