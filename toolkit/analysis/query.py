@@ -87,8 +87,11 @@ def _names_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 # The views a session's report reads again and again (each helper recomputes the current
-# versions, lifecycles and answer contents of the session), dependencies first.
+# versions, lifecycles and answer contents of the session), dependencies first: a view
+# read after its dependencies' snapshots reads them (DuckDB binds a view's names when
+# it is queried, temporary objects first), which is right as all hold this session.
 SESSION_VIEWS = (
+    "event_fields",
     "polls",
     "poll_answers",
     "poll_answer_reviews",
