@@ -70,6 +70,10 @@ def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, sessio
         True if the row was (re)computed.
     """
     derived.refresh(con)
+    return _refresh_counts(con, org_id, session_id)
+
+
+def _refresh_counts(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
     key = {"o": org_id, "s": session_id}
     current = con.execute(
         """
@@ -122,7 +126,7 @@ def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[s
         ).fetchall()[0][0]
     ):
         for org_id, session_id in keys:
-            refresh_session_activity(con, org_id, session_id)
+            _refresh_counts(con, org_id, session_id)
         return
     with transaction(con):
         con.execute(f"DELETE FROM session_activity_store WHERE {among}", params)
