@@ -73,7 +73,7 @@ def test_a_schema_2_file_gains_envelope_extra_and_stored_pages_and_keeps_its_row
     con.close()
     con = db.connect(path)
     extra = {**_event(2), "eventSeq": 7}
-    assert db.insert_new_events(con, build_batch([extra]).events, sync_id) == 1
+    assert db.insert_new_events(con, [(build_batch([extra]).events, sync_id)]) == 1
     rows = con.execute("SELECT envelope_extra FROM events ORDER BY event_at").fetchall()
     assert rows == [(None,), ('{"eventSeq":7}',)]
     db.record_pages(con, "org", "s", [(b"\x01" * 32, "next", 2)], sync_id)

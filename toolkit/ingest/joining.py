@@ -121,9 +121,12 @@ class Joiner:
             with self.record.writing(wait) as con:
                 for group, new in self.spool.join(con):
                     self._joined(group, new, spooled=True)
-                for group in groups:
-                    self._joined(group, spooling.join_group(con, group))
+                for group, new in zip(groups, spooling.join_groups(con, groups), strict=True):
+                    self._joined(group, new)
                 if final:  # all at once: cheaper than one by one (`refresh_sessions_activity`)
+                    # the workers are done: the counts and the closing checkpoint may
+                    # use every core (the file's handle set one for the sync)
+                    con.execute("RESET threads")
                     keys = [(ref.org_id, ref.session_id) for ref in self._refresh]
                     ledger.refresh_sessions_activity(con, keys)
                     self._refresh = []
