@@ -67,7 +67,7 @@ def insert_events(con: Any, events: list[dict[str, Any]], sync_id: int = 1) -> N
         {name: pa.array(values, EVENT_SCHEMA.field(name).type) for name, values in columns.items()}
     )
     with db.transaction(con):
-        db.insert_new_events(con, table, sync_id)
+        db.insert_new_events(con, [(table, sync_id)])
 
 
 def clear_events(con: Any) -> None:

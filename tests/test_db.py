@@ -15,7 +15,7 @@ from toolkit.store import database as db
 from toolkit.store import ledger
 from toolkit.store.records import KnownPage
 
-from .helpers import T0, envelope, event_id
+from .helpers import ORG, SESSION, T0, envelope, event_id
 
 
 def _event(n: int) -> dict:
@@ -73,7 +73,7 @@ def test_a_schema_2_file_gains_envelope_extra_and_stored_pages_and_keeps_its_row
     con.close()
     con = db.connect(path)
     extra = {**_event(2), "eventSeq": 7}
-    assert db.insert_new_events(con, build_batch([extra]).events, sync_id) == 1
+    assert db.insert_new_events(con, [(build_batch([extra]).events, sync_id)]) == 1
     rows = con.execute("SELECT envelope_extra FROM events ORDER BY event_at").fetchall()
     assert rows == [(None,), ('{"eventSeq":7}',)]
     db.record_pages(con, "org", "s", [(b"\x01" * 32, "next", 2)], sync_id)
@@ -203,3 +203,37 @@ def test_a_read_only_open_of_a_file_with_older_views_uses_the_current_ones(tmp_p
     con.close()
     con = duckdb.connect(str(path), read_only=True)  # the file itself was not touched
     assert con.execute("SELECT sql_digest FROM schema_version").fetchall() == [(older,)]
+
+
+def test_counts_are_recomputed_only_for_sessions_whose_events_grew(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    sync_id = ledger.start_run(con, ORG, SESSION, "http://127.0.0.1")
+    db.append_events(con, build_batch([_event(n) for n in range(3)]).events, sync_id)
+    key = (ORG, SESSION)
+    ledger.refresh_sessions_activity(con, [key] * 5)  # one pass, duplicates once
+    count = "SELECT event_count FROM session_activity_store WHERE session_id = ?"
+    assert con.execute(count, [SESSION]).fetchall() == [(3,)]
+    # a row that nothing marks as behind is left as it is, even if wrong
+    con.execute("UPDATE session_activity_store SET actor_count = 99")
+    ledger.refresh_sessions_activity(con, [key])
+    assert con.execute("SELECT actor_count FROM session_activity_store").fetchall() == [(99,)]
+    db.append_events(con, build_batch([_event(7)]).events, sync_id)
+    ledger.refresh_sessions_activity(con, [key])
+    assert con.execute(count, [SESSION]).fetchall() == [(4,)]
+    assert con.execute("SELECT actor_count FROM session_activity_store").fetchall() == [(1,)]
+
+
+def test_one_insert_of_several_runs_keeps_each_events_run_and_types_them(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    first = ledger.start_run(con, ORG, SESSION, "http://127.0.0.1")
+    second = ledger.start_run(con, ORG, SESSION, "http://127.0.0.1")
+    batches = [
+        (build_batch([_event(n) for n in range(4)]).events, first),
+        (build_batch([]).events, second),
+        (build_batch([_event(n) for n in range(10, 12)]).events, second),
+    ]
+    with db.transaction(con):
+        assert db.insert_new_events(con, batches) == 6
+    runs = con.execute("SELECT sync_id, count(*) FROM events GROUP BY 1 ORDER BY 1").fetchall()
+    assert runs == [(first, 4), (second, 2)]
+    assert con.execute("SELECT count(*) FROM typed_qaa_events").fetchall() == [(6,)]

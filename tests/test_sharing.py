@@ -251,3 +251,33 @@ def test_a_writable_open_leaves_a_live_syncs_spool_and_joins_an_ended_one(tmp_pa
     finally:
         con.close()
     assert not list(spool.root_of(db).glob("*/*.arrow"))
+
+
+def test_a_workers_read_runs_beside_a_commit_in_progress_and_sees_the_committed_record(tmp_path):
+    import threading
+
+    from toolkit.store import database
+    from toolkit.store.handle import RecordFile
+
+    record = RecordFile(tmp_path / "x.duckdb")
+    inside, leave = threading.Event(), threading.Event()
+
+    def commit() -> None:
+        with record.writing() as con, database.transaction(con):
+            con.execute("INSERT INTO stored_pages VALUES ('o', 's', '\\x01'::BLOB, NULL, 1, 1)")
+            inside.set()
+            leave.wait(30)
+
+    writer = threading.Thread(target=commit)
+    writer.start()
+    try:
+        assert inside.wait(30)
+        # the read would wait for the commit (which waits for it) if it were not beside it
+        seen = record.read(database.stored_pages, "o", "s")
+        assert seen == {}
+    finally:
+        leave.set()
+        writer.join(30)
+    assert record.read(database.stored_pages, "o", "s") is not None
+    assert len(record.read(database.stored_pages, "o", "s") or {}) == 1
+    record.close()

@@ -19,6 +19,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,16 @@ from toolkit.store.handle import HeldRecord, RecordFile
 from toolkit.store.spool import Group, PageRow, RunFacts, Spool
 
 FINAL_PATIENCE = 2.0  # seconds the last join waits for a reader before leaving events spooled
+
+
+@dataclass
+class _Joined:
+    """What a join did: groups joined (with their new events, from the spool or not) or kept."""
+
+    joined: list[tuple[Group, int, bool]] = field(default_factory=list)
+    kept: list[Group] = field(default_factory=list)  # spooled: the file was busy
+    why: str | None = None
+    refreshed: bool = False  # the counts of every session that ended are current
 
 
 @dataclass
@@ -68,7 +79,9 @@ class Joiner:
         self.on_progress = on_progress
         self.sessions: dict[SessionRef, _Session] = {}
         self._rows, self._since = 0, time.monotonic()
-        self._refresh: list[SessionRef] = []
+        self._refresh: list[tuple[str, str]] = []  # sessions that ended, to count at the end
+        self._committer = ThreadPoolExecutor(1, "sync-commit")
+        self._inflight: Future[_Joined] | None = None
 
     def start(self, ref: SessionRef, started_at: datetime) -> None:
         """A worker began a session: its run starts at its first join."""
@@ -109,38 +122,69 @@ class Joiner:
 
     def _due(self) -> bool:
         old = time.monotonic() - self._since >= self.options.commit_seconds
-        return self._rows >= self.options.commit_rows or old
+        idle = self._inflight is None or self._inflight.done()
+        eager = idle and self._rows >= self.options.eager_rows
+        return self._rows >= self.options.commit_rows or old or eager
 
     def join(self, final: bool = False, wait: float | None = None) -> None:
-        """Join what is waiting (spool first, then memory); spool it if the file is busy."""
+        """Join what is waiting (spool first, then memory); spool it if the file is busy.
+
+        A join runs on the committer thread while this one takes the next pages (the
+        database releases the interpreter lock), one at a time: a join waits for the
+        one before. The final join runs here, after it, and raises what either raised.
+        """
         groups = [g for ref in self.sessions if (g := self._group(ref)) is not None]
         if final:  # after every session's own events: those it served of other sessions
             groups += [g for s in self.sessions.values() if (g := _deferred(s)) is not None]
         self._rows, self._since = 0, time.monotonic()
+        self.collect()
+        if final:
+            self._committer.shutdown()
+            self._apply(self._commit(groups, wait, refresh=True))
+        else:
+            self._inflight = self._committer.submit(self._commit, groups, wait, False)
+
+    def collect(self) -> None:
+        """Wait for the join in progress, if any, and count what it joined (or raise)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            self._apply(inflight.result())
+
+    def _commit(self, groups: list[Group], wait: float | None, refresh: bool) -> _Joined:
+        """Join the spool's groups and these; with `refresh`, every session's counts too."""
+        done = _Joined()
         try:
             with self.record.writing(wait) as con:
-                for group, new in self.spool.join(con):
-                    self._joined(group, new, spooled=True)
-                for group in groups:
-                    self._joined(group, spooling.join_group(con, group))
-                if final:  # all at once: cheaper than one by one (`refresh_sessions_activity`)
-                    keys = [(ref.org_id, ref.session_id) for ref in self._refresh]
+                done.joined += [(g, new, True) for g, new in self.spool.join(con)]
+                news = spooling.join_groups(con, groups)
+                done.joined += [(g, new, False) for g, new in zip(groups, news, strict=True)]
+                if refresh:  # all at once: cheaper than one by one (`refresh_sessions_activity`)
+                    # the workers are done: the counts and the closing checkpoint may
+                    # use every core (the file's handle set one for the sync)
+                    con.execute("RESET threads")
+                    ended = [g.run for g, _, _ in done.joined if g.finished is not None]
+                    keys = self._refresh + [(r.org_id, r.session_id) for r in ended]
                     ledger.refresh_sessions_activity(con, keys)
-                    self._refresh = []
+                    self._refresh, done.refreshed = [], True
         except DatabaseLockedError as exc:  # "database X is locked by another process (PID)"
-            self._keep(groups, str(exc).split(";", 1)[0])
+            for group in groups:
+                self.spool.write(group)
+            done.kept, done.why = groups, str(exc).split(";", 1)[0]
+        return done
 
-    def _keep(self, groups: list[Group], why: str) -> None:
-        for group in groups:
-            self.spool.write(group)
+    def _apply(self, done: _Joined) -> None:
+        """Count a join's outcome in the sessions' results (on the writer's thread)."""
+        for group, new, spooled in done.joined:
+            self._joined(group, new, spooled, done.refreshed)
+        for group in done.kept:
             result = self._state(group.run).result
             result.waiting += group.events.num_rows
-            result.why_waiting = why
+            result.why_waiting = done.why
 
     def _state(self, run: RunFacts) -> _Session:
         return next(s for s in self.sessions.values() if s.run.run_key == run.run_key)
 
-    def _joined(self, group: Group, new: int, spooled: bool = False) -> None:
+    def _joined(self, group: Group, new: int, spooled: bool, refreshed: bool) -> None:
         state = self._state(group.run)
         state.run.sync_id = group.run.sync_id
         state.result.sync_id = group.run.sync_id or 0
@@ -150,8 +194,8 @@ class Joiner:
             state.result.waiting -= group.events.num_rows
             if not state.result.waiting:
                 state.result.why_waiting = None
-        if group.finished is not None:
-            self._refresh.append(SessionRef(group.run.org_id, group.run.session_id))
+        if group.finished is not None and not refreshed:
+            self._refresh.append((group.run.org_id, group.run.session_id))
 
     def _group(self, ref: SessionRef) -> Group | None:
         """The session's buffered pages as one group, emptying the buffer."""
@@ -187,6 +231,8 @@ class Joiner:
     def abandon(self, exc: BaseException) -> None:
         """Record the truth after an interrupt or a failure: runs cut short, what they kept."""
         why = _why(exc)
+        with contextlib.suppress(Exception):  # the join in progress ends first (or failed)
+            self.collect()
         for state in self.sessions.values():
             if not state.ended:
                 state.result.status = "partial" if state.result.pages else "failed"

@@ -45,10 +45,12 @@ class SyncOptions:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     recheck: bool = False  # decode every page, even those whose body was stored before
     paced: bool = True  # fewer sessions at once while the network keeps nobody waiting
-    # a group joins the record when it has this many rows or is this old; the file is
-    # opened for each join and closed after, so readers wait at most one join
-    commit_rows: int = 131_072
+    # a group joins the record when it has this many rows or is this old, or when it has
+    # `eager_rows` and the join before has ended (joins run beside the fetching, and
+    # each has a fixed cost of tens of milliseconds); readers wait at most one join
+    commit_rows: int = 65_536
     commit_seconds: float = 2.0
+    eager_rows: int = 32_768
     wait: float = 0.0  # seconds to wait for another sync of the same file to finish
     # progress of the upgrade an older file needs at the sync's first open (its typed
     # storage rebuilt from `events`); see `store.database.connect`

@@ -307,21 +307,33 @@ def append_events(
 
 
 def insert_new_events(
-    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table, sync_id: int
+    con: duckdb.DuckDBPyConnection, batches: list[tuple[pa.RecordBatch | pa.Table, int]]
 ) -> int:
-    """Insert a batch whose events are known to be new (see `stored_digests`); return how many.
+    """Insert batches whose events are known to be new (see `stored_digests`); return how many.
 
-    No comparison with what is stored: the caller has already left out every event
-    id of `stored_digests` and every id repeated in the batch. Call inside a
-    transaction: the events' typed rows are stored with them (`toolkit.store.typed`).
+    Each batch comes with the sync_id of the run that fetched it. No comparison with
+    what is stored: the caller has already left out every event id of
+    `stored_digests` and every id repeated in a batch. Call inside a transaction:
+    the events' typed rows are stored with them (`toolkit.store.typed`).
     """
+    tables = [
+        pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b for b, _ in batches
+    ]
+    tables = [
+        t.append_column("sync_id", pa.repeat(pa.scalar(sync_id, pa.int64()), t.num_rows))
+        for t, (_, sync_id) in zip(tables, batches, strict=True)
+        if t.num_rows
+    ]
+    if not tables:
+        return 0
+    rows = pa.concat_tables(tables)
     return _insert_from(
         con,
         typed.SOURCE,
-        batch,
-        f"INSERT INTO events BY NAME SELECT i.*, ? AS sync_id FROM {typed.SOURCE} AS i",
-        [sync_id],
-        then=lambda: typed.fill(con, typed.batch_types(batch)),
+        rows,
+        f"INSERT INTO events BY NAME SELECT * FROM {typed.SOURCE}",
+        [],
+        then=lambda: typed.fill(con, typed.batch_types(rows)),
     )
 
 

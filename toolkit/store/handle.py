@@ -117,13 +117,17 @@ class RecordFile:
     `toolkit.connect`), a reader waits until the file has been idle `LINGER` seconds
     or open `HOLD` seconds. The first open tidies (`tidy`); the sync holds the file's
     sync lock meanwhile.
+
+    A worker's read of stored state runs on a cursor of its own beside a commit in
+    progress (it sees the record as last committed): waiting for the commit held
+    each session that started during one for up to a second (bench/README.md).
     """
 
     HOLD = 10.0
     LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
     POLL = 0.05
     GAP = 0.1
-    WAL_LIMIT = "1GB"  # a checkpoint before the close only past this (HOLD seconds of joins)
+    WAL_LIMIT = "64MB"  # a checkpoint before the close only past this (HOLD seconds of joins)
 
     def __init__(
         self,
@@ -134,7 +138,9 @@ class RecordFile:
         self.path = path
         self.wait = wait
         self._on_rebuild = on_rebuild  # the first open may upgrade an older file
-        self._lock = threading.Lock()  # one use at a time within the process
+        self._writer = threading.Lock()  # one commit at a time within the process
+        self._state = threading.Condition()  # guards the connection and its users
+        self._users = 0
         self._tidied = False
         self._con: duckdb.DuckDBPyConnection | None = None
         self._opened = self._used = self._closed = 0.0
@@ -145,27 +151,45 @@ class RecordFile:
     @contextmanager
     def writing(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """The file open for writing during the block (DatabaseLockedError if busy)."""
-        with self._lock:
-            con = self._lease(self.wait if wait is None else wait)
-            try:
-                with db.storage_failures(self.path):
-                    if not self._tidied:
-                        tidy(con, self.path)
-                        self._tidied = True
-                    yield con
-            except BaseException:
-                self._release()
-                raise
-            self._used = time.monotonic()
-            if self._used - self._opened >= self.HOLD or spool.file_asked_for(self.path):
-                self._release()
+        with self._writer, self._use(self.wait if wait is None else wait) as con:
+            yield con
+
+    @contextmanager
+    def _use(self, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._state:
+            con = self._lease(wait)
+            self._users += 1
+        failed = False
+        try:
+            with db.storage_failures(self.path):
+                yield con
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            with self._state:
+                self._users -= 1
+                self._used = time.monotonic()
+                self._state.notify_all()
+                asked = self._used - self._opened >= self.HOLD or spool.file_asked_for(self.path)
+                if failed or asked:
+                    self._release()
 
     def _lease(self, wait: float) -> duckdb.DuckDBPyConnection:
+        """The open connection, opened if need be (called holding `_state`)."""
         if self._con is not None and time.monotonic() - self._opened < self.HOLD:
             return self._con
         self._release()
         time.sleep(max(0.0, self._closed + self.GAP - time.monotonic()))
         con = db.connect(self.path, wait=wait, drain=False, on_rebuild=self._on_rebuild)
+        try:
+            with db.storage_failures(self.path):
+                if not self._tidied:
+                    tidy(con, self.path)
+                    self._tidied = True
+        except BaseException:
+            con.close()
+            raise
         # a sync's statements are small; DuckDB's threads would take the CPU the fetch
         # workers need (bench/README.md, "DuckDB's threads")
         con.execute("SET threads = 1")
@@ -178,6 +202,9 @@ class RecordFile:
         return con
 
     def _release(self) -> None:
+        """Close the file once nobody uses it (called holding `_state`)."""
+        while self._users:
+            self._state.wait()
         if self._con is None:
             return
         con, self._con = self._con, None
@@ -190,18 +217,23 @@ class RecordFile:
 
     def _close_idle(self) -> None:
         while not self._stop.wait(self.POLL):
-            if self._con is None:
-                continue
-            idle = time.monotonic() - self._used >= self.LINGER
-            if idle or spool.file_asked_for(self.path):
-                with self._lock, contextlib.suppress(Exception):  # the next use reports it
-                    self._release()
+            with self._state:
+                if self._con is None or self._users:
+                    continue
+                idle = time.monotonic() - self._used >= self.LINGER
+                if idle or spool.file_asked_for(self.path):
+                    with contextlib.suppress(Exception):  # the next use reports it
+                        self._release()
 
     def read(self, read: Callable[..., T], *args: Any) -> T | None:
         """Run a read of stored state; None if the file is busy (compare at join time)."""
         try:
-            with self.writing() as con:
-                return read(con, *args)
+            with self._use(self.wait) as con:
+                cursor = con.cursor()  # beside a commit in progress, on another thread
+                try:
+                    return read(cursor, *args)
+                finally:
+                    cursor.close()
         except DatabaseLockedError:
             return None
 
@@ -209,7 +241,7 @@ class RecordFile:
         """Close the file (its last checkpoint) and stop the closing thread."""
         self._stop.set()
         self._closer.join()
-        with self._lock:
+        with self._state:
             self._release()
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,30 +95,85 @@ def join_group(con: duckdb.DuckDBPyConnection, group: Group, segment: str | None
     Sets `group.run.sync_id` (starting the run if it has none). With `segment`, the
     join is noted in `spool_joins` and skipped if it was noted before.
     """
-    run = group.run
-    with db.transaction(con):
-        if segment is not None and _joined(con, segment, run):
+    with _runs_kept_on_failure([group]), db.transaction(con):
+        if segment is not None and _joined(con, segment, group.run):
             return 0
-        if run.sync_id is None:
-            run.sync_id = _run_of(con, run.run_key) or ledger.start_run(
-                con, run.org_id, run.session_id, run.base_url, run.started_at
-            )
-        add = db.append_events if group.compare else db.insert_new_events
-        new = add(con, group.events, run.sync_id)
-        rejected = group.rejects.num_rows if group.rejects is not None else 0
-        if rejected:
-            db.append_rejects(con, group.rejects, run.sync_id)
-        db.record_pages(con, run.org_id, run.session_id, group.listed, run.sync_id)
-        counts = ledger.PageCounts(group.pages, group.received, new, rejected)
-        ledger.add_progress(con, run.sync_id, counts)
-        if group.finished is not None:
-            ledger.finish_run(con, run.sync_id, *group.finished)
+        _start(con, group.run)
+        new = _add_events(con, [group])[0]
+        _account(con, group, new)
         if segment is not None:
             con.execute(
                 "INSERT INTO spool_joins VALUES (?, ?, ?, now())",
-                [segment, run.run_key, run.sync_id],
+                [segment, group.run.run_key, group.run.sync_id],
             )
     return new
+
+
+def join_groups(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> list[int]:
+    """Join groups of several sessions in one transaction; return the events each added.
+
+    One transaction, one insert and one pass of each typed fill for them all: per
+    group, each fill statement's fixed cost (milliseconds) outweighed its rows'
+    (bench/README.md, "One transaction per join"). Sets each `group.run.sync_id`.
+    """
+    if not groups:
+        return []
+    with _runs_kept_on_failure(groups), db.transaction(con):
+        for group in groups:
+            _start(con, group.run)
+        news = _add_events(con, groups)
+        for group, new in zip(groups, news, strict=True):
+            _account(con, group, new)
+    return news
+
+
+@contextlib.contextmanager
+def _runs_kept_on_failure(groups: list[Group]) -> Iterator[None]:
+    """Forget the runs a rolled-back transaction started: their rows are gone with it."""
+    fresh = [g.run for g in groups if g.run.sync_id is None]
+    try:
+        yield
+    except BaseException:
+        for run in fresh:
+            run.sync_id = None
+        raise
+
+
+def _start(con: duckdb.DuckDBPyConnection, run: RunFacts) -> None:
+    if run.sync_id is None:
+        run.sync_id = _run_of(con, run.run_key) or ledger.start_run(
+            con, run.org_id, run.session_id, run.base_url, run.started_at
+        )
+
+
+def _add_events(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> list[int]:
+    """Store the groups' events: those known new in one insert, the others compared."""
+    ids = [_sync_id(g.run) for g in groups]
+    db.insert_new_events(
+        con, [(g.events, i) for g, i in zip(groups, ids, strict=True) if not g.compare]
+    )
+    return [
+        db.append_events(con, g.events, i) if g.compare else g.events.num_rows
+        for g, i in zip(groups, ids, strict=True)
+    ]
+
+
+def _sync_id(run: RunFacts) -> int:
+    if run.sync_id is None:
+        raise RuntimeError(f"run {run.run_key} was not started")  # `_start` comes first
+    return run.sync_id
+
+
+def _account(con: duckdb.DuckDBPyConnection, group: Group, new: int) -> None:
+    """The group's rejects, pages and counts in the ledger, and its run's end if it ended."""
+    run, sync_id = group.run, _sync_id(group.run)
+    rejected = group.rejects.num_rows if group.rejects is not None else 0
+    if rejected:
+        db.append_rejects(con, group.rejects, sync_id)
+    db.record_pages(con, run.org_id, run.session_id, group.listed, sync_id)
+    ledger.add_progress(con, sync_id, ledger.PageCounts(group.pages, group.received, new, rejected))
+    if group.finished is not None:
+        ledger.finish_run(con, sync_id, *group.finished)
 
 
 def _joined(con: duckdb.DuckDBPyConnection, segment: str, run: RunFacts) -> bool:
