@@ -30,24 +30,27 @@ def stored_digest(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the typed rows, and the derived ones (`toolkit.store.derived`), were
-    computed with this release's statements."""
-    return stored_digest(con) == typed.fill_digest() and derived.is_current(con)
+    """Whether the typed rows were computed with this release's fill statements.
+
+    The derived storage (`toolkit.store.derived`) need not be: its views add every
+    typed row it lacks, so a read-only open answers right without it, only slower.
+    """
+    return stored_digest(con) == typed.fill_digest()
 
 
 def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None) -> bool:
-    """Rebuild the typed storage unless it is current (a writable connection).
+    """Rebuild the typed storage unless it is current (a writable connection), and
+    fill the derived storage unless it is (a file from before it: one pass).
 
     Returns:
-        True if it was rebuilt.
+        True if the typed storage was rebuilt.
     """
-    if is_current(con):
-        return False
-    if stored_digest(con) == typed.fill_digest():  # only the derived rows are behind
+    if not is_current(con):
+        rebuild(con, on_progress)
+        return True
+    if not derived.is_current(con):
         derived.fill(con)
-        return False
-    rebuild(con, on_progress)
-    return True
+    return False
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None) -> int:

@@ -23,3 +23,54 @@ CREATE TABLE IF NOT EXISTS derived_marks (
     row_end BIGINT NOT NULL,
     rows_covered BIGINT NOT NULL
 );
+
+-- The view is here, not among the analysis views (60_), because it reads the tables
+-- above: a read-only open of a file written before them keeps that file's own
+-- user_names (files 00_ to 09_ are not re-applied as temporary views), which
+-- computes the same rows from the typed tables alone.
+
+-- one row per user who posted a question or reply under a name; key user_id
+-- The name of the user's latest named version (greatest event_at, then event_id) over
+-- the whole record: user_names_store holds it for the rows up to its last refresh
+-- (07_derived_tables.sql), merged here with the questions and replies stored since
+-- (rowid at or past derived_marks.row_end), so the view reads what a sync added, not
+-- every question of the record.
+CREATE OR REPLACE VIEW user_names AS
+WITH named AS (
+    SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
+    FROM user_names_store AS s
+    UNION ALL
+    SELECT
+        q.author_user_id AS user_id,
+        q.event_at,
+        q.event_id,
+        coalesce(
+            nullif(q.author_name, ''), nullif(q.author_unverified_name, '') || ' (unverified)'
+        ) AS display_name
+    FROM typed_qaa_question_events AS q
+    WHERE NOT q.f_is_anonymous
+        AND q.rowid >= coalesce((
+            SELECT max(m.row_end) FROM derived_marks AS m
+            WHERE m.source = 'typed_qaa_question_events'
+        ), 0)
+    UNION ALL
+    SELECT
+        r.author_user_id,
+        r.event_at,
+        r.event_id,
+        coalesce(
+            nullif(r.author_name, ''), nullif(r.author_unverified_name, '') || ' (unverified)'
+        )
+    FROM typed_qaa_question_reply_events AS r
+    WHERE NOT r.f_is_anonymous
+        AND r.rowid >= coalesce((
+            SELECT max(m.row_end) FROM derived_marks AS m
+            WHERE m.source = 'typed_qaa_question_reply_events'
+        ), 0)
+)
+SELECT
+    n.user_id,
+    CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
+FROM named AS n
+WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
+GROUP BY n.user_id;
