@@ -142,6 +142,7 @@ class Requester:
         self._sleep = sleep
         self._sent: dict[str, Secret] = {}  # every token handed out, to redact
         self._rng = random.Random()
+        self._checked = ""  # the last URL found on the origin: the events URL, page after page
 
     def close(self) -> None:
         """Close the session's connections."""
@@ -175,13 +176,14 @@ class Requester:
         read: Callable[[requests.Response], T | Failure],
     ) -> T:
         """As `get`, with `read` turning a 200 answer into the result or a retryable Failure."""
-        if _origin(url) != self.origin:  # a `Link` or `next` URL the server made up
+        if url != self._checked and _origin(url) != self.origin:  # a URL the server made up
             raise ApiError(
                 self.redact(
                     f"{context}: the API pointed to {urlsplit(url).hostname}, not the "
                     "API base's host; not followed, so the token is not sent elsewhere"
                 )
             )
+        self._checked = url
         attempt, renewed = 0, False
         while True:
             token = self.tokens.current()

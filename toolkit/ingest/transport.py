@@ -15,10 +15,12 @@ of pages, and the per-request work was most of the client's time.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import requests
+import requests.adapters
 import requests.auth
 from requests.structures import CaseInsensitiveDict
 
@@ -27,8 +29,6 @@ from toolkit.errors import UsageError
 from toolkit.ingest.auth import TokenSource
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from requests.sessions import _Settings
 
 USER_AGENT = "slido-compliance-toolkit/0.1"
@@ -107,6 +107,57 @@ class _Session(requests.Session):
         return merged
 
 
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, remembering the connection pool of each origin and its TLS options.
+
+    `HTTPAdapter.send` looks the pool up for every request (the URL parsed, the proxy
+    selected, `isdir` on the CA bundle, the pool manager's key built) and checks the
+    CA bundle's path again (`cert_verify`); a pool depends only on the origin, the
+    proxy and the verify and cert options, which are the same for all of a worker's
+    requests. A pool the manager has since closed is looked up again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pools: dict[tuple[Any, ...], Any] = {}
+        self._verified: dict[int, tuple[Any, ...]] = {}  # pool id: (the pool, its options)
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: Any,
+        proxies: Mapping[str, str] | None = None,
+        cert: Any = None,
+    ) -> Any:
+        """The pool for the request's origin, proxy, verify and cert, as requests picks it."""
+        url = request.url or ""
+        end = url.find("/", url.find("//") + 2)
+        key = (url if end < 0 else url[:end], verify, cert, tuple((proxies or {}).items()))
+        pool = self._pools.get(key)
+        if pool is None or pool.pool is None:  # None: closed by the pool manager
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            if len(self._pools) > 16:  # origins come one or two per worker
+                self._pools.clear()
+            self._pools[key] = pool
+        return pool
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """As requests sets a pool's TLS options, once per pool and options."""
+        options = (url[:5].lower() == "https", verify, cert)
+        done = self._verified.get(id(conn))
+        if done is None or done[0] is not conn or done[1:] != options:
+            super().cert_verify(conn, url, verify, cert)
+            if len(self._verified) > 16:
+                self._verified.clear()
+            self._verified[id(conn)] = (conn, *options)
+
+    def close(self) -> None:
+        """Close the pools, forgetting them."""
+        self._pools.clear()
+        self._verified.clear()
+        super().close()
+
+
 def new_session(token: Secret | TokenSource | None = None) -> requests.Session:
     """A session for one worker: environment proxies and CA bundle, no redirects, bearer auth.
 
@@ -120,6 +171,8 @@ def new_session(token: Secret | TokenSource | None = None) -> requests.Session:
     session.verify = ca_bundle()
     session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
     session.auth = BearerAuth(token)
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, _Adapter())
     return session
 
 
