@@ -1,10 +1,12 @@
 """Every HTTP call of the toolkit: a configured `requests` session, and one GET with retries.
 
-`new_session()` is the session each worker uses: proxies (`HTTPS_PROXY`, `HTTP_PROXY`,
-`NO_PROXY`) and the CA bundle (`REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, else
-certifi's) from the environment, certificates always verified, redirects never
-followed, and a bearer `auth` so that `~/.netrc` never replaces our Authorization
-header. `Requester.get` is one GET with the toolkit's retry policy: 5xx and network
+`new_session()` (in `transport`, re-exported here) is the session each worker uses:
+proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) and the CA bundle
+(`REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, else certifi's) from the environment,
+certificates always verified, redirects never followed, and a bearer `auth` so that
+`~/.netrc` never replaces our Authorization header. A `Requester` reads that
+environment once, when it is made (`transport.Route`), and sends each GET through
+`Session.send`. `Requester.get` is one GET with the toolkit's retry policy: 5xx and network
 errors retried with backoff, 423/429 waited out through the shared `RateGate`
 (`Retry-After`, at most `--max-wait`), a 401 retried once when the `TokenSource`
 renews the token, errors that quote status, meaning and trackingid, never a token.
