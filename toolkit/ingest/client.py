@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -25,7 +25,9 @@ from toolkit.ingest.auth import TokenSource, redact
 from toolkit.ingest.http import MEANINGS, USER_AGENT, Failure, Requester, tracking_id
 from toolkit.ingest.items import decode_page
 from toolkit.ingest.retry import TRANSIENT, WAIT_STATUSES, RateGate, RetryPolicy, parse_retry_after
-from toolkit.store.records import KnownPage
+
+if TYPE_CHECKING:  # a name for annotations: importing the store would load DuckDB and Arrow
+    from toolkit.store.records import KnownPage
 
 __all__ = [
     "EVENTS_MEANINGS",

@@ -1,10 +1,12 @@
 """Every HTTP call of the toolkit: a configured `requests` session, and one GET with retries.
 
-`new_session()` is the session each worker uses: proxies (`HTTPS_PROXY`, `HTTP_PROXY`,
-`NO_PROXY`) and the CA bundle (`REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, else
-certifi's) from the environment, certificates always verified, redirects never
-followed, and a bearer `auth` so that `~/.netrc` never replaces our Authorization
-header. `Requester.get` is one GET with the toolkit's retry policy: 5xx and network
+`new_session()` (in `transport`, re-exported here) is the session each worker uses:
+proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) and the CA bundle
+(`REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, else certifi's) from the environment,
+certificates always verified, redirects never followed, and a bearer `auth` so that
+`~/.netrc` never replaces our Authorization header. A `Requester` reads that
+environment once, when it is made (`transport.Route`), and sends each GET through
+`Session.send`. `Requester.get` is one GET with the toolkit's retry policy: 5xx and network
 errors retried with backoff, 423/429 waited out through the shared `RateGate`
 (`Retry-After`, at most `--max-wait`), a 401 retried once when the `TokenSource`
 renews the token, errors that quote status, meaning and trackingid, never a token.
@@ -19,17 +21,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-import requests.auth
 import requests.utils
 import urllib3
 
@@ -37,12 +37,21 @@ from toolkit.config import Secret, check_transport, is_loopback
 from toolkit.errors import ApiError, AuthError, UsageError
 from toolkit.ingest.auth import TokenSource, redact, token_source
 from toolkit.ingest.retry import TRANSIENT, WAIT_STATUSES, RateGate, RetryPolicy, parse_retry_after
+from toolkit.ingest.transport import CA_ENV, USER_AGENT, BearerAuth, Route, ca_bundle, new_session
 
-if TYPE_CHECKING:
-    from requests.sessions import _Settings
-
-USER_AGENT = "slido-compliance-toolkit/0.1"
-CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")  # the first set wins
+__all__ = [  # the session's names live in `transport`; callers may take them from here
+    "CA_ENV",
+    "MEANINGS",
+    "USER_AGENT",
+    "BearerAuth",
+    "Failure",
+    "Requester",
+    "ca_bundle",
+    "check_environment",
+    "check_proxy",
+    "new_session",
+    "tracking_id",
+]
 MEANINGS = {
     401: "the access token is missing, invalid or expired (admin tokens last at most 12 hours)",
     403: "the token may not read this resource (check its scopes)",
@@ -55,94 +64,6 @@ MEANINGS = {
     504: "gateway timeout",
 }
 T = TypeVar("T")
-
-
-class BearerAuth(requests.auth.AuthBase):
-    """Sets `Authorization: Bearer ...` from a token or a source, on every request.
-
-    Being an explicit `auth`, it also stops requests from taking credentials from
-    `~/.netrc` (which it does whenever a request has no auth of its own).
-    """
-
-    def __init__(self, token: Secret | TokenSource | None):
-        self._token = token
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._token
-        if token is not None and not isinstance(token, Secret):
-            token = token.current()
-        if token:
-            r.headers["Authorization"] = f"Bearer {token.reveal()}"
-        return r
-
-
-def ca_bundle() -> str | bool:
-    """The CA bundle to verify with: from the environment, else True (certifi's).
-
-    requests reads `REQUESTS_CA_BUNDLE` and `CURL_CA_BUNDLE` itself, but not
-    `SSL_CERT_FILE`, which agency machines often set for their re-signing proxy.
-
-    Raises:
-        UsageError: the variable names a file or folder that does not exist.
-    """
-    for name in CA_ENV:
-        path = os.environ.get(name)
-        if path:
-            if not os.path.exists(path):
-                raise UsageError(
-                    f"{name} is set to {path}, which does not exist; point it at the CA "
-                    "bundle (PEM) your network's TLS certificates are signed with, or unset it"
-                )
-            return path
-    return True
-
-
-class _Session(requests.Session):
-    """A requests session that never follows a redirect, and reads the environment once a host.
-
-    requests reads the proxy variables on every request, walking the whole
-    environment several times; a sync asks one host for thousands of pages.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[Any, ...], _Settings] = {}
-
-    def get_redirect_target(self, resp: requests.Response) -> str | None:
-        """No redirect target: a 3xx answer is returned as it is (the token stays here)."""
-        return None
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> _Settings:
-        """As requests merges them, computed once per scheme, host and call options."""
-        if proxies or cert is not None or not isinstance(url, str):  # a caller's own
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, stream, verify)
-        settings = self._environment.get(key)
-        if settings is None:
-            settings = super().merge_environment_settings(url, {}, stream, verify, cert)
-            self._environment[key] = settings
-        merged = settings.copy()
-        merged["proxies"] = dict(settings["proxies"])  # a caller's changes stay its own
-        return merged
-
-
-def new_session(token: Secret | TokenSource | None = None) -> requests.Session:
-    """A session for one worker: environment proxies and CA bundle, no redirects, bearer auth.
-
-    Args:
-        token: sent as the bearer on every request that brings no auth of its own;
-            with None, requests made through the session carry no Authorization
-            (still never one from `~/.netrc`).
-    """
-    session = _Session()
-    session.trust_env = True  # proxies and CA bundle from the environment, as documented
-    session.verify = ca_bundle()
-    session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
-    session.auth = BearerAuth(token)
-    return session
 
 
 def check_proxy(url: str) -> None:
@@ -216,11 +137,14 @@ class Requester:
         self.policy = policy or RetryPolicy()
         self.gate = gate or RateGate(sleep=sleep)
         self.session = new_session(self.tokens)
+        timeout = (self.policy.connect_timeout, self.policy.read_timeout)
+        self._route = Route(self.session, base_url, timeout)
         self.meanings = meanings
         self.waited = 0.0  # seconds inside HTTP calls: the server and the network
         self._sleep = sleep
         self._sent: dict[str, Secret] = {}  # every token handed out, to redact
         self._rng = random.Random()
+        self._checked = ""  # the last URL found on the origin: the events URL, page after page
 
     def close(self) -> None:
         """Close the session's connections."""
@@ -254,13 +178,14 @@ class Requester:
         read: Callable[[requests.Response], T | Failure],
     ) -> T:
         """As `get`, with `read` turning a 200 answer into the result or a retryable Failure."""
-        if _origin(url) != self.origin:  # a `Link` or `next` URL the server made up
+        if url != self._checked and _origin(url) != self.origin:  # a URL the server made up
             raise ApiError(
                 self.redact(
                     f"{context}: the API pointed to {urlsplit(url).hostname}, not the "
                     "API base's host; not followed, so the token is not sent elsewhere"
                 )
             )
+        self._checked = url
         attempt, renewed = 0, False
         while True:
             token = self.tokens.current()
@@ -282,14 +207,7 @@ class Requester:
         self.gate.wait()
         began = time.perf_counter()
         try:
-            resp = self.session.get(
-                url,
-                params=params,
-                auth=BearerAuth(token),
-                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                allow_redirects=False,
-                stream=True,
-            )
+            resp = self._route.get(url, params, token)
             _read_body(resp)
         except requests.exceptions.SSLError as exc:
             if _verify_failed(exc):

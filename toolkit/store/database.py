@@ -327,13 +327,21 @@ def insert_new_events(
     if not tables:
         return 0
     rows = pa.concat_tables(tables)
+
+    def insert_and_fill() -> None:
+        con.execute(f"INSERT INTO events BY NAME SELECT * FROM {typed.SOURCE}")
+        typed.fill(con, typed.batch_types(rows))
+        con.execute(f"DROP TABLE {typed.SOURCE}")
+
+    # copied once into a table the fills read without the interpreter lock: each read
+    # of the Arrow table takes it, and the fetch workers hold it most of the time
     return _insert_from(
         con,
-        typed.SOURCE,
+        "_incoming",
         rows,
-        f"INSERT INTO events BY NAME SELECT * FROM {typed.SOURCE}",
+        f"CREATE OR REPLACE TEMP TABLE {typed.SOURCE} AS SELECT * FROM _incoming",
         [],
-        then=lambda: typed.fill(con, typed.batch_types(rows)),
+        then=insert_and_fill,
     )
 
 

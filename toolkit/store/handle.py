@@ -127,7 +127,7 @@ class RecordFile:
     LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
     POLL = 0.05
     GAP = 0.1
-    WAL_LIMIT = "64MB"  # a checkpoint before the close only past this (HOLD seconds of joins)
+    WAL_LIMIT = "1GB"  # a checkpoint before the close only past this (HOLD seconds of joins)
 
     def __init__(
         self,
