@@ -112,7 +112,7 @@ def render_json(report: Report) -> str:
 
 def html_text(value: Value) -> str:
     """A value as escaped HTML text, on one line."""
-    text = display_text(value)
+    text = value if type(value) is str else display_text(value)
     if not _HTML_CHANGED.search(text):
         return text
     return escape(_one_line(text), quote=True)
