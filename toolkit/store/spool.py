@@ -114,7 +114,7 @@ def join_groups(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> list[int
 
     One transaction, one insert and one pass of each typed fill for them all: per
     group, each fill statement's fixed cost (milliseconds) outweighed its rows'
-    (bench/README.md, "One transaction per join"). Sets each `group.run.sync_id`.
+    (bench/README.md, "The writer beside the fetching"). Sets each `group.run.sync_id`.
     """
     if not groups:
         return []
