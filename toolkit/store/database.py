@@ -7,7 +7,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from toolkit.store import rebuild, typed
 from toolkit.store.digests import KnownDigests
 from toolkit.store.failures import storage_error
 from toolkit.store.records import KnownPage
+from toolkit.store.transactions import raise_if_interrupt, transaction
 
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
 # 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade)
@@ -187,11 +188,10 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool
             f"database {target} needs a schema upgrade; run a sync on it once "
             "(it opens the file for writing) and retry"
         )
-    con.execute("BEGIN TRANSACTION")
-    for _name, text in sql_files():
-        con.execute(text)
-    con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
-    con.execute("COMMIT")
+    with transaction(con):
+        for _name, text in sql_files():
+            con.execute(text)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
 
 
 def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -240,33 +240,6 @@ def _lock_error(target: Path, exc: BaseException) -> ToolkitError:
     )
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block in one transaction: committed whole, or rolled back whole."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException as exc:
-        with suppress(duckdb.Error, RuntimeError):  # a failed COMMIT may have ended it
-            con.execute("ROLLBACK")
-        _raise_if_interrupt(exc)
-        raise
-
-
-def _raise_if_interrupt(exc: BaseException) -> None:
-    """Raise KeyboardInterrupt for a Ctrl-C that DuckDB reports as its own error.
-
-    Met while it reads Arrow data, DuckDB wraps the KeyboardInterrupt; met in a
-    COMMIT, it says "Query interrupted" in a RuntimeError.
-    """
-    if not isinstance(exc, duckdb.Error | RuntimeError):
-        return
-    text = str(exc)
-    if "KeyboardInterrupt" in text or text.startswith("Query interrupted"):
-        raise KeyboardInterrupt from exc
-
-
 def append_events(
     con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch | pa.Table, sync_id: int
 ) -> int:
@@ -276,34 +249,15 @@ def append_events(
     stored once. Call inside a transaction: the typed rows of exactly the events
     added are stored with them (`toolkit.store.typed`).
     """
-    if batch.num_rows == 0:
-        return 0
-    con.register("_incoming", batch)
-    try:
-        # the new rows once, as the relation the typed fills read
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {typed.SOURCE} AS
-            SELECT DISTINCT ON (i.event_id) i.* FROM _incoming AS i
-            WHERE i.event_id NOT IN (
-                SELECT e.event_id FROM events AS e
-                WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
-            )
-            """
+    new_only = """
+        SELECT DISTINCT ON (i.event_id) i.* FROM _incoming AS i
+        WHERE i.event_id NOT IN (
+            SELECT e.event_id FROM events AS e
+            WHERE e.session_id IN (SELECT DISTINCT session_id FROM _incoming)
         )
-        row = con.execute(
-            f"INSERT INTO events BY NAME SELECT n.*, ? AS sync_id FROM {typed.SOURCE} AS n",
-            [sync_id],
-        ).fetchone()
-        typed.fill(con, typed.stored_types(con))
-        con.execute(f"DROP TABLE {typed.SOURCE}")
-    except (duckdb.Error, RuntimeError) as exc:
-        _raise_if_interrupt(exc)
-        raise
-    finally:
-        with suppress(duckdb.Error):
-            con.unregister("_incoming")
-    return int(row[0]) if row else 0
+    """
+    insert = f"INSERT INTO events BY NAME SELECT n.*, ? AS sync_id FROM {typed.SOURCE} AS n"
+    return _insert_from(con, "_incoming", batch, insert, [sync_id], stage=new_only)
 
 
 def insert_new_events(
@@ -327,22 +281,8 @@ def insert_new_events(
     if not tables:
         return 0
     rows = pa.concat_tables(tables)
-
-    def insert_and_fill() -> None:
-        con.execute(f"INSERT INTO events BY NAME SELECT * FROM {typed.SOURCE}")
-        typed.fill(con, typed.batch_types(rows))
-        con.execute(f"DROP TABLE {typed.SOURCE}")
-
-    # copied once into a table the fills read without the interpreter lock: each read
-    # of the Arrow table takes it, and the fetch workers hold it most of the time
-    return _insert_from(
-        con,
-        "_incoming",
-        rows,
-        f"CREATE OR REPLACE TEMP TABLE {typed.SOURCE} AS SELECT * FROM _incoming",
-        [],
-        then=insert_and_fill,
-    )
+    insert = f"INSERT INTO events BY NAME SELECT * FROM {typed.SOURCE}"
+    return _insert_from(con, "_incoming", rows, insert, [], stage="SELECT * FROM _incoming")
 
 
 def stored_digests(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> KnownDigests:
@@ -446,21 +386,21 @@ def _insert_from(
     table: pa.RecordBatch | pa.Table,
     sql: str,
     params: list[object],
-    then: Callable[[], None] | None = None,
+    stage: str | None = None,
 ) -> int:
     """Run an INSERT that reads an Arrow table registered as `name`; return the rows added.
 
-    `then` runs after it, while the table is still registered.
+    With `stage`, the INSERT reads `_new_events`, the rows that SELECT takes, and their
+    typed rows are stored with them (`typed.staged`).
     """
     if table.num_rows == 0:
         return 0
     con.register(name, table)
     try:
-        row = con.execute(sql, params).fetchone()
-        if then is not None:
-            then()
+        with typed.staged(con, stage) if stage is not None else nullcontext():
+            row = con.execute(sql, params).fetchone()
     except (duckdb.Error, RuntimeError) as exc:
-        _raise_if_interrupt(exc)
+        raise_if_interrupt(exc)
         raise
     finally:
         # in an aborted transaction (Ctrl-C) this fails; the next register replaces it

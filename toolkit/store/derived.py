@@ -14,13 +14,13 @@ by other means) makes `refresh()` start again from nothing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
 import duckdb
+
+from toolkit.store.transactions import transaction
 
 KIND = "derived"  # its row of typed_state
 # the typed tables user_names_store reads, and the name of their marks in the statements
@@ -68,19 +68,6 @@ def fill(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("DELETE FROM typed_state WHERE kind = ?", [KIND])
         con.execute("INSERT INTO typed_state VALUES (?, ?, now())", [KIND, digest()])
     return read
-
-
-@contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The block in one transaction (database.py imports this module's users: not its own)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # a failed COMMIT may have ended it
-            con.execute("ROLLBACK")
-        raise
 
 
 def _clear(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 import duckdb
 
 from toolkit.store import derived
-from toolkit.store.database import transaction
+from toolkit.store.transactions import transaction
 
 
 @dataclass

@@ -17,7 +17,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from toolkit.store.database import transaction
+from toolkit.store.transactions import transaction
 
 # item field -> column, for the text columns read from a List Meetings item
 FIELDS = {

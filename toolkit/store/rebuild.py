@@ -17,6 +17,7 @@ from collections.abc import Callable
 import duckdb
 
 from toolkit.store import derived, typed
+from toolkit.store.transactions import transaction
 
 Progress = Callable[[int, int], None]  # (events done, events in all)
 KIND = "typed"
@@ -94,33 +95,17 @@ def _clear_statements() -> list[tuple[str, list[object]]]:
 
 def _fill_slice(con: duckdb.DuckDBPyConnection, start: int, stop: int) -> int:
     """Fill the typed rows of the events with rowid in [start, stop); return how many."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {typed.SOURCE} AS
-            SELECT event_id, event_at, session_org_id, session_id, actor_user_id,
-                event_type, CAST(data AS VARCHAR) AS data
-            FROM events WHERE rowid >= ? AND rowid < ?
-            """,
-            [start, stop],
-        )
+    select = """
+        SELECT event_id, event_at, session_org_id, session_id, actor_user_id,
+            event_type, CAST(data AS VARCHAR) AS data
+        FROM events WHERE rowid >= ? AND rowid < ?
+    """
+    with transaction(con), typed.staged(con, select, [start, stop]):
         count = con.execute(f"SELECT count(*) FROM {typed.SOURCE}").fetchall()[0][0]
-        typed.fill(con, typed.stored_types(con))
-        con.execute(f"DROP TABLE {typed.SOURCE}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(count)
 
 
 def _run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for sql, params in statements:
             con.execute(sql, params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

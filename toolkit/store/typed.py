@@ -5,9 +5,9 @@ used to parse from `events.data` at every query: one table per documented event
 type, with the properties `event_fields` reads beside its history view's columns
 (an event of a type not documented stays in `events` alone, parsed when read).
 They are filled by the statements of `fill/*.sql`, which read a relation named
-`_new_events` (the columns of `events`, holding exactly the rows just added): the
-Arrow batch of an insert, a temporary table of the deduplicated rows of an append,
-or a rebuild's slice of `events` (`toolkit.store.rebuild`). Filling in the inserting
+`_new_events` (the columns of `events`, holding exactly the rows just added): a
+temporary table (`staged`) of the rows an insert or an append adds, or of a
+rebuild's slice of `events` (`toolkit.store.rebuild`). Filling in the inserting
 transaction means a reader never sees an event without its typed rows, even after a
 kill.
 """
@@ -15,13 +15,12 @@ kill.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from toolkit.store.records import EVENT_TYPES
 
@@ -56,11 +55,6 @@ def fill_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def batch_types(batch: pa.RecordBatch | pa.Table) -> set[str]:
-    """The event types present in a batch (only their fills need to run)."""
-    return {t for t in pc.unique(batch.column("event_type")).to_pylist() if t is not None}
-
-
 def fill(con: duckdb.DuckDBPyConnection, types: Iterable[str]) -> None:
     """Add the typed rows of the events in `_new_events`.
 
@@ -74,6 +68,23 @@ def fill(con: duckdb.DuckDBPyConnection, types: Iterable[str]) -> None:
 
 
 def stored_types(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The event types of `_new_events` when it is a table, not a batch at hand."""
+    """The event types of the rows in `_new_events`."""
     rows = con.execute(f"SELECT DISTINCT event_type FROM {SOURCE}").fetchall()
     return {row[0] for row in rows}
+
+
+@contextmanager
+def staged(
+    con: duckdb.DuckDBPyConnection, select: str, params: list[object] | None = None
+) -> Iterator[None]:
+    """`_new_events` as a temporary table of the rows `select` gives, for the block;
+    their typed rows are filled as it ends (not if it fails), and the table dropped.
+
+    Call inside a transaction. The fills read a table, not an Arrow one: each scan of
+    an Arrow table takes the interpreter lock, which a sync's workers hold most of the
+    time (bench/README.md, "The writer beside the fetching").
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE} AS {select}", params or None)
+    yield
+    fill(con, stored_types(con))
+    con.execute(f"DROP TABLE {SOURCE}")
