@@ -23,8 +23,8 @@ import duckdb
 from toolkit.store.transactions import transaction
 
 KIND = "derived"  # its row of typed_state
-# the typed tables user_names_store reads, and the name of their marks in the statements
-SOURCES = {"typed_qaa_question_events": "q", "typed_qaa_question_reply_events": "r"}
+# the typed tables user_names_store reads
+SOURCES = ("typed_qaa_question_events", "typed_qaa_question_reply_events")
 
 
 @cache
@@ -81,17 +81,11 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
         _clear(con)
         marks = _marks(con)
         assert marks is not None
-    params: dict[str, int] = {}
-    read = 0
-    for source, letter in SOURCES.items():
-        start, end, _rows, new = marks[source]
-        params |= {f"{letter}_from": start, f"{letter}_to": end}
-        read += new
+    read = sum(new for _start, _end, _rows, new in marks.values())
     if read == 0:
         return 0
-    for statement in statements():
-        used = {k: v for k, v in params.items() if f"${k}" in statement}
-        con.execute(statement, used or None)
+    for statement in statements():  # they read the rows past the marks, then move them
+        con.execute(statement)
     con.execute("DELETE FROM derived_marks")
     for source, (_start, end, rows, _new) in marks.items():
         con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [source, end, rows])

@@ -29,17 +29,13 @@ CREATE TABLE IF NOT EXISTS derived_marks (
 -- user_names (files 00_ to 09_ are not re-applied as temporary views), which
 -- computes the same rows from the typed tables alone.
 
--- one row per user who posted a question or reply under a name; key user_id
--- The name of the user's latest named version (greatest event_at, then event_id) over
--- the whole record: user_names_store holds it for the rows up to its last refresh
--- (07_derived_tables.sql), merged here with the questions and replies stored since
--- (rowid at or past derived_marks.row_end), so the view reads what a sync added, not
--- every question of the record.
-CREATE OR REPLACE VIEW user_names AS
+-- one row per named question or reply version stored since user_names_store's last
+-- refresh (rowid at or past derived_marks.row_end): what `user_names` adds to the stored
+-- names, and what the refresh (derive/user_names.sql) folds into them. A table macro,
+-- not a view: the record's views are the contract's. The name is the
+-- author's, or the unverified one marked so; anonymous versions name nobody.
+CREATE OR REPLACE MACRO user_name_versions_since() AS TABLE
 WITH named AS (
-    SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
-    FROM user_names_store AS s
-    UNION ALL
     SELECT
         q.author_user_id AS user_id,
         q.event_at,
@@ -68,9 +64,25 @@ WITH named AS (
             WHERE m.source = 'typed_qaa_question_reply_events'
         ), 0)
 )
+SELECT n.user_id, n.event_at, n.event_id, n.display_name
+FROM named AS n
+WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL;
+
+-- one row per user who posted a question or reply under a name; key user_id
+-- The name of the user's latest named version (greatest event_at, then event_id) over
+-- the whole record: user_names_store holds it for the rows up to its last refresh,
+-- merged here with the versions stored since, so the view reads what a sync added,
+-- not every question of the record.
+CREATE OR REPLACE VIEW user_names AS
+WITH named AS (
+    SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
+    FROM user_names_store AS s
+    UNION ALL
+    SELECT v.user_id, v.event_at, v.event_id, v.display_name
+    FROM user_name_versions_since() AS v
+)
 SELECT
     n.user_id,
     CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
 FROM named AS n
-WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL
 GROUP BY n.user_id;
