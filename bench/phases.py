@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 from workdir import SANDBOX_TOKEN, Sample, load_sample
 
+from toolkit.store.records import HISTORY_VIEWS, STATE_RELATIONS
+
 Figures = dict[str, Any]
 
 LIMIT_COLUMNS = (
@@ -29,31 +31,7 @@ LIMIT_COLUMNS = (
     '"sessionOrgId" VARCHAR, "userId" VARCHAR, "data" JSON)[]\', \'next\': \'VARCHAR\'}'
 )
 # The relations of CONTRACT.md that are views (the tables are measured through them).
-CONTRACT_VIEWS = (
-    "session_events",
-    "qaa_events",
-    "qaa_question_events",
-    "qaa_question_reply_events",
-    "qaa_question_action_events",
-    "poll_events",
-    "poll_answer_events",
-    "poll_answer_review_events",
-    "active_poll_events",
-    "sessions",
-    "qaa_settings",
-    "qaa_questions",
-    "qaa_question_replies",
-    "polls",
-    "poll_answers",
-    "poll_answer_reviews",
-    "active_polls",
-    "poll_questions",
-    "poll_options",
-    "poll_answer_options",
-    "poll_answer_texts",
-    "qaa_question_profanities",
-    "poll_results",
-)
+CONTRACT_VIEWS = (*HISTORY_VIEWS, *STATE_RELATIONS)
 NOT_HELPERS = frozenset({"run_sql"})  # timed last: it may lock the connection down
 
 

@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import duckdb
 
+from toolkit.store.records import STATE_RELATIONS
+
 # The record's bookkeeping tables, then the contract's current-state, nested and
 # results relations; each has a session_id column to restrict it by.
 TABLES = ("sync_runs", "rejected_events", "meetings")
-RELATIONS = (
-    "sessions",
-    "qaa_settings",
-    "qaa_questions",
-    "qaa_question_replies",
-    "polls",
-    "poll_answers",
-    "poll_answer_reviews",
-    "active_polls",
-    "poll_questions",
-    "poll_options",
-    "poll_answer_options",
-    "poll_answer_texts",
-    "qaa_question_profanities",
-    "poll_results",
-    "session_status",
-)
+RELATIONS = (*STATE_RELATIONS, "session_status")
 PARTITION_COLUMNS = ("session_org_id", "session_id")
 # DuckDB types other engines do not read, written as text instead (by type-name prefix)
 _AS_TEXT = ("JSON", "UUID", "HUGEINT", "UHUGEINT", "UNION", "INTERVAL", "BIT", "TIME WITH")
