@@ -61,6 +61,10 @@ def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCount
     )
 
 
+# A session's counts are refreshed after its events are committed, at the sync's end;
+# the derived storage is folded in with them (its views add what is newer, so it is
+# never wrong, only slower until then); the typed storage (and every view on it) is
+# written in the events' own transaction, so it is never behind them.
 def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
     """Recompute a session's row of `session_activity_store` unless it is current.
 
@@ -70,23 +74,14 @@ def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, sessio
         True if the row was (re)computed.
     """
     derived.refresh(con)
-    return _refresh_counts(con, org_id, session_id)
-
-
-def _refresh_counts(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
-    key = {"o": org_id, "s": session_id}
-    current = con.execute(
-        """
-        SELECT count(*) FROM session_activity_store AS a
-        WHERE a.session_org_id = $o AND a.session_id = $s
-          AND a.event_count = (
-              SELECT count(*) FROM events WHERE session_org_id = $o AND session_id = $s
-          )
-        """,
-        key,
-    ).fetchall()[0][0]
-    if current:
+    if not _behind(con, [(org_id, session_id)]):
         return False
+    _recompute(con, org_id, session_id)
+    return True
+
+
+def _recompute(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> None:
+    key = {"o": org_id, "s": session_id}
     with transaction(con):
         con.execute(
             "DELETE FROM session_activity_store WHERE session_org_id = $o AND session_id = $s",
@@ -100,7 +95,6 @@ def _refresh_counts(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str
             """,
             key,
         )
-    return True
 
 
 SESSIONS_AT_ONCE = 4  # from this many, one pass may beat a statement per session
@@ -109,27 +103,23 @@ SESSIONS_AT_ONCE = 4  # from this many, one pass may beat a statement per sessio
 def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> None:
     """Recompute the `session_activity_store` rows of several (org, session) pairs.
 
-    A statement per session reads only its events, but lists of sessions do not
-    reach the events scan; so when the sessions hold most of the record (a first
-    sync), one pass over it is cheaper: 0.3 s against 0.9 s for 16 sessions and
-    250k events. The pass may refresh another org's session of the same id too.
-    The derived storage (`toolkit.store.derived`) is brought up to date first.
+    Only the sessions whose counts are behind their events: a re-sync that found
+    nothing new recomputes nothing (the one pass took 0.4 s of a 2 s re-sync of 250k
+    events). A statement per session reads only its events, but lists of sessions do
+    not reach the events scan; so when the sessions hold most of the record (a first
+    sync), one pass over it is cheaper: 0.3 s against 0.9 s for 16 sessions and 250k
+    events. The pass may refresh another org's session of the same id too. The derived
+    storage (`toolkit.store.derived`) is brought up to date first.
     """
     derived.refresh(con)
-    keys = _behind(con, list(dict.fromkeys(keys)))
-    if not keys:
+    behind = _behind(con, list(dict.fromkeys(keys)))
+    total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    if len(behind) < SESSIONS_AT_ONCE or sum(behind.values()) * 2 < total:
+        for org_id, session_id in behind:
+            _recompute(con, org_id, session_id)
         return
-    params = {"o": sorted({o for o, _ in keys}), "s": sorted({s for _, s in keys})}
+    params = {"o": sorted({o for o, _ in behind}), "s": sorted({s for _, s in behind})}
     among = "session_org_id = ANY($o) AND session_id = ANY($s)"
-    if (
-        len(keys) < SESSIONS_AT_ONCE
-        or not con.execute(
-            f"SELECT count(*) FILTER (WHERE {among}) * 2 >= count(*) FROM events", params
-        ).fetchall()[0][0]
-    ):
-        for org_id, session_id in keys:
-            _refresh_counts(con, org_id, session_id)
-        return
     with transaction(con):
         con.execute(f"DELETE FROM session_activity_store WHERE {among}", params)
         con.execute(
@@ -139,37 +129,38 @@ def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[s
         )
 
 
-def _behind(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The sessions among `keys` whose stored counts are behind their events.
+def _behind(
+    con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The sessions among `keys` whose stored counts are not those of their events (no
+    row, or another event count), in the order given, with their events' count.
 
-    A re-sync that found nothing new recomputes nothing (the one pass took 0.4 s of
-    a 2 s re-sync of 250k events).
+    A row is current while its event_count equals the session's count in `events`.
     """
     if not keys:
-        return []
-    params = {"o": sorted({o for o, _ in keys}), "s": sorted({s for _, s in keys})}
+        return {}
     rows = con.execute(
         """
-        WITH n AS (
+        WITH k AS (SELECT unnest($keys, recursive := true)),
+        n AS (
             SELECT session_org_id, session_id, count(*) AS c FROM events
             WHERE session_org_id = ANY($o) AND session_id = ANY($s)
             GROUP BY ALL
         )
-        SELECT n.session_org_id, n.session_id
-        FROM n LEFT JOIN session_activity_store AS a USING (session_org_id, session_id)
-        WHERE a.event_count IS DISTINCT FROM n.c
+        SELECT k.o, k.s, coalesce(n.c, 0)
+        FROM k
+        LEFT JOIN n ON n.session_org_id = k.o AND n.session_id = k.s
+        LEFT JOIN session_activity_store AS a ON a.session_org_id = k.o AND a.session_id = k.s
+        WHERE a.event_count IS NULL OR a.event_count <> coalesce(n.c, 0)
         """,
-        params,
+        {
+            "keys": [{"o": o, "s": s} for o, s in keys],
+            "o": sorted({o for o, _ in keys}),
+            "s": sorted({s for _, s in keys}),
+        },
     ).fetchall()
-    behind = {(o, s) for o, s in rows}
-    return [key for key in keys if key in behind]
-
-
-# The per-session refresh sync runs after a session's events are committed. The counts
-# need one; the derived storage is folded in with them (its views add what is newer, so
-# it is never wrong, only slower until then); the typed storage (and every view on it)
-# is written in the events' own transaction, so it is never behind them.
-refresh_session = refresh_session_activity
+    counts = {(o, s): int(c) for o, s, c in rows}
+    return {key: counts[key] for key in keys if key in counts}
 
 
 def finish_run(
