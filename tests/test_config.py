@@ -8,6 +8,7 @@ import pytest
 
 from toolkit import config
 from toolkit.errors import UsageError
+from toolkit.ingest import tokens
 
 UUID = "a1111111-1a11-111a-1a11-1a1111a1111a"
 
@@ -71,14 +72,15 @@ def test_gov_flag_selects_the_government_base(monkeypatch):
 
 
 def test_token_comes_from_env_or_file_and_is_required(monkeypatch, tmp_path):
-    monkeypatch.delenv(config.TOKEN_ENV, raising=False)
-    monkeypatch.delenv(config.TOKEN_FILE_ENV, raising=False)
+    for name in (config.TOKEN_ENV, config.TOKEN_FILE_ENV, tokens.REFRESH_ENV):
+        monkeypatch.delenv(name, raising=False)
+    base = "http://127.0.0.1:1/v1"
     with pytest.raises(UsageError, match="no access token"):
-        config.load_token()
+        tokens.load_token_source(base)
     monkeypatch.setenv(config.TOKEN_ENV, "from-env")
-    assert config.load_token().reveal() == "from-env"
+    assert tokens.load_token_source(base).reveal() == "from-env"
     (tmp_path / "t").write_text("from-file\n")
-    assert config.load_token(tmp_path / "t").reveal() == "from-file"
+    assert tokens.load_token_source(base, tmp_path / "t").reveal() == "from-file"
 
 
 def test_sessions_file_takes_org_session_lines_and_comments(tmp_path):

@@ -112,23 +112,6 @@ def _host_urllib3_uses(url: str) -> str | None:
     return host.strip("[]").lower() if host else None
 
 
-def load_token(token_file: str | Path | None = None) -> Secret:
-    """The bearer token from a file (`--token-file` or `WEBEX_ACCESS_TOKEN_FILE`) or the env."""
-    path = token_file or os.environ.get(TOKEN_FILE_ENV)
-    if path:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read token file {path}: {exc.strerror}") from None
-    else:
-        value = os.environ.get(TOKEN_ENV, "").strip()
-    if not value:
-        raise UsageError(
-            f"no access token: set {TOKEN_ENV} (or {TOKEN_FILE_ENV} to a file holding it)"
-        )
-    return Secret(value)
-
-
 def normalize_org_id(org: str) -> str:
     """Validate an org id; a base64 `ciscospark://.../ORGANIZATION/<uuid>` id becomes the UUID."""
     org = org.strip()
