@@ -68,13 +68,12 @@ query = fetch  # the public name: toolkit.query(con, sql, params)
 def names_read_once(source: Source) -> Iterator[None]:
     """Within the block, queries on `con` read `user_names` from one snapshot.
 
-    Naming the users means reading the `data` of every question and reply in the
-    database: most of what `user_activity`, `qa_questions` and `moderation_log` cost
-    (0.5 s of their 0.6-0.7 s each at a million events; bench/README.md). A session's
-    report calls all three. A temporary table of the same name, which DuckDB finds
-    before the view, lets them read the names once; it is dropped on leaving. If a
-    temporary `user_names` exists already, nothing is changed. A `toolkit.open` handle
-    is held open for the block.
+    `user_activity`, `qa_questions` and `moderation_log` all name users; a temporary
+    table of the same name, which DuckDB finds before the view, lets them read the
+    names once and alike. It is dropped on leaving. If a temporary `user_names` exists
+    already, nothing is changed. A `toolkit.open` handle is held open for the block.
+    The names are stored since typed storage (`toolkit.store.derived`), so this saves
+    little now; a session's report takes `session_read_once`, which includes it.
     """
     with using(source) as con, _names_snapshot(con):
         yield
