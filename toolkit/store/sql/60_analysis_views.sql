@@ -175,17 +175,7 @@ FROM (
             '$.title'
         ]) AS f
     FROM events AS e
-    WHERE e.event_type NOT IN (
-        'session',
-        'qaa',
-        'qaaQuestion',
-        'qaaQuestionReply',
-        'qaaQuestionAction',
-        'poll',
-        'pollAnswer',
-        'pollAnswerReview',
-        'activePoll'
-    )
+    WHERE NOT is_documented_type(e.event_type)
 ) AS p;
 
 -- one row per event, classified by what its actor did; key event_id
