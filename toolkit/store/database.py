@@ -25,7 +25,7 @@ from toolkit.store.transactions import raise_if_interrupt, transaction
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
 # 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade)
 SCHEMA_VERSION = 6
-MEMORY_LIMIT = "128MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
+MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
 

@@ -127,7 +127,9 @@ class RecordFile:
     LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
     POLL = 0.05
     GAP = 0.1
-    WAL_LIMIT = "1GB"  # a checkpoint before the close only past this (HOLD seconds of joins)
+    # a checkpoint in the commit that takes the WAL past this: below the memory limit
+    # (`database.MEMORY_LIMIT`), as rows committed wait in memory until a checkpoint
+    WAL_LIMIT = "160MB"
 
     def __init__(
         self,
@@ -193,10 +195,11 @@ class RecordFile:
         # a sync's statements are small; DuckDB's threads would take the CPU the fetch
         # workers need (bench/README.md, "DuckDB's threads")
         con.execute("SET threads = 1")
-        # no checkpoint inside a commit: each rewrote the tables' partial row groups
-        # and left their old blocks free, a third of the file (bench/README.md, "The
-        # shared file's size"); the WAL stays bounded, as the file closes (and
-        # checkpoints) at least every HOLD seconds
+        # few checkpoints inside a commit (each rewrites the tables' partly filled row
+        # groups and leaves their old blocks free), but before the rows waiting for one
+        # pass the memory limit: DuckDB would move them to a temporary file, compressed,
+        # and read them back at the checkpoint (bench/README.md, "The sync's memory:
+        # evictions"); the file also closes (and checkpoints) at least every HOLD seconds
         con.execute(f"SET checkpoint_threshold = '{self.WAL_LIMIT}'")
         self._con, self._opened = con, time.monotonic()
         return con
