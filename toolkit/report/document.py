@@ -17,7 +17,7 @@ from importlib import resources
 
 from toolkit.report.charts import series_colour, timeline_svg
 from toolkit.report.model import Chart, Fact, Glance, Report, Section, Table, Value
-from toolkit.report.render import html_text
+from toolkit.report.render import html_text, html_texts
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT)(\d\d:\d\d:\d\dZ)$")
@@ -32,16 +32,20 @@ def render_html(report: Report) -> str:
     Example:
         >>> Path("audit.html").write_text(render_html(report))  # doctest: +SKIP
     """
-    body = [*_cover(report)]
-    for section in report.sections:
-        body += _html_section(section, report)
-    return (
+    head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         f"<title>{html_text(report.title)}</title>\n<style>{stylesheet(report)}</style>\n"
-        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        "</head>\n<body>"
     )
+    lines = [head, *_cover(report)]
+    for section in report.sections:
+        lines += _html_section(section, report)
+    lines.append("</body>\n</html>\n")
+    # one join: a large session's page is some 18 MB as text (one emoji makes every
+    # character 4 bytes), and each `+` of it would copy it into fresh memory again
+    return "\n".join(lines)
 
 
 def stylesheet(report: Report) -> str:
@@ -123,7 +127,11 @@ def _figures(facts: Sequence[Fact]) -> list[str]:
 
 def _time_breaks(value: Value) -> str:
     """Escaped text; an ISO time may break between its date and its time of day."""
-    text = html_text(value)
+    return _breakable(html_text(value))
+
+
+def _breakable(text: str) -> str:
+    """Escaped text as it is, but an ISO time as its date and time of day, each unbroken."""
     if _ISO_TIME.match(text) is None:  # (escaped text has no line break for `$` to pass)
         return text
     return f'<span class="nw">{text[:11]}</span><wbr><span class="nw">{text[11:]}</span>'
@@ -218,7 +226,7 @@ def _row_groups(table: Table, shown: list[int], ids: list[int]) -> list[str]:
 def _id_parts(label: str, values: Sequence[Value], hrefs: list[str | None] | None) -> list[str]:
     """One id column's labelled values; the first id column links where a row has a link."""
     opening = f'<span class="v"><span class="l">{html_text(label)}</span><span class="id">'
-    texts = [html_text(v) for v in values]
+    texts = html_texts(values)
     if hrefs is not None:
         texts = [
             f'<a href="{escape(href, quote=True)}">{text}</a>' if href else text
@@ -229,10 +237,10 @@ def _id_parts(label: str, values: Sequence[Value], hrefs: list[str | None] | Non
 
 def _cells(values: Sequence[Value], kind: str) -> list[str]:
     """One column's table cells: a time may break after its date, a long word anywhere."""
-    css = _CELL_CLASS[kind]
+    css, texts = _CELL_CLASS[kind], html_texts(values)
     if kind == "time":
-        return [f'<td class="{css}">{_time_breaks(v)}</td>' for v in values]
+        return [f'<td class="{css}">{_breakable(t)}</td>' for t in texts]
     if css:
-        return [f'<td class="{css}">{html_text(v)}</td>' for v in values]
-    texts = [html_text(v) for v in values]
-    return [f'<td class="b">{t}</td>' if _LONG_WORD.search(t) else f"<td>{t}</td>" for t in texts]
+        return [f'<td class="{css}">{t}</td>' for t in texts]
+    long_word = _LONG_WORD.search
+    return [f'<td class="b">{t}</td>' if long_word(t) else f"<td>{t}</td>" for t in texts]
