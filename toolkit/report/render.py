@@ -127,9 +127,9 @@ def html_texts(values: Iterable[Value]) -> list[str]:
     search = _HTML_CHANGED.search
     return [
         value
-        if (kind := type(value)) is str and not search(value)
+        if isinstance(value, str) and not search(value)
         else str(value)
-        if kind is int
+        if type(value) is int  # (not a bool)
         else html_text(value)
         for value in values
     ]
