@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import duckdb
@@ -139,8 +138,9 @@ def _session_report(
         )
     with session_read_once(con, session_id):  # every helper below asks about it
         data = fetch_session(con, session_id, summary.row(0, named=True), reveal)
-    events = q.timeline(con, session_id, every="7d")
-    chart = _chart(con, session_id, data.summary)
+    every, seconds = _chart_width(int(data.summary["duration_seconds"] or 0))
+    events = q.timeline(con, session_id, every=every)  # per type, any width sums alike
+    chart = _chart(events, every, seconds)
     sections = (
         overview_section(data, _by_type(events)),
         qa_section(data, reveal),
@@ -208,9 +208,8 @@ def _anonymous_count(df: pl.DataFrame) -> int:
     return int(df.get_column("is_anonymous").fill_null(False).sum()) if df.height else 0
 
 
-def _chart(con: duckdb.DuckDBPyConnection, session_id: str, summary: dict[str, Any]) -> Chart:
-    every, seconds = _chart_width(int(summary["duration_seconds"] or 0))
-    frame = q.timeline(con, session_id, every=every)
+def _chart(frame: pl.DataFrame, every: str, seconds: int) -> Chart:
+    """The chart of a `timeline` of buckets `every` (`seconds` wide)."""
     if frame.is_empty():
         return Chart(f"Events per {every}", every, (), ())
     moments = _moments(frame.get_column("bucket_at").to_list(), seconds)

@@ -17,11 +17,10 @@ from importlib import resources
 
 from toolkit.report.charts import series_colour, timeline_svg
 from toolkit.report.model import Chart, Fact, Glance, Report, Section, Table, Value
-from toolkit.report.render import html_text
+from toolkit.report.render import html_text, html_texts
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT)(\d\d:\d\d:\d\dZ)$")
-_TIME_PARTS = r'<span class="nw">\1</span><wbr><span class="nw">\2</span>'
 _LONG_WORD = re.compile(r"\S{24,}")
 _CELL_CLASS = {"text": "x", "number": "n", "time": "t", "id": "id", "plain": ""}
 _LONG_FACT = 40
@@ -33,16 +32,20 @@ def render_html(report: Report) -> str:
     Example:
         >>> Path("audit.html").write_text(render_html(report))  # doctest: +SKIP
     """
-    body = [*_cover(report)]
-    for section in report.sections:
-        body += _html_section(section, report)
-    return (
+    head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         f"<title>{html_text(report.title)}</title>\n<style>{stylesheet(report)}</style>\n"
-        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        "</head>\n<body>"
     )
+    lines = [head, *_cover(report)]
+    for section in report.sections:
+        lines += _html_section(section, report)
+    lines.append("</body>\n</html>\n")
+    # one join: a large session's page is some 18 MB as text (one emoji makes every
+    # character 4 bytes), and each `+` of it would copy it into fresh memory again
+    return "\n".join(lines)
 
 
 def stylesheet(report: Report) -> str:
@@ -124,7 +127,14 @@ def _figures(facts: Sequence[Fact]) -> list[str]:
 
 def _time_breaks(value: Value) -> str:
     """Escaped text; an ISO time may break between its date and its time of day."""
-    return _ISO_TIME.sub(_TIME_PARTS, html_text(value))
+    return _breakable(html_text(value))
+
+
+def _breakable(text: str) -> str:
+    """Escaped text as it is, but an ISO time as its date and time of day, each unbroken."""
+    if _ISO_TIME.match(text) is None:  # (escaped text has no line break for `$` to pass)
+        return text
+    return f'<span class="nw">{text[:11]}</span><wbr><span class="nw">{text[11:]}</span>'
 
 
 def _html_section(section: Section, report: Report) -> list[str]:
@@ -166,12 +176,11 @@ def _html_table(table: Table) -> list[str]:
     ids = [i for i in range(len(table.columns)) if table.kind(i) == "id"]
     if not shown:  # nothing but ids: they are the table
         shown, ids = ids, []
-    body = [_row_group(table, r, shown, ids) for r in range(len(table.rows))]
     return [
         *parts,
         f'<div class="wide"><table class="{escape(table.key.split(":")[0])}">',
         _head(table, shown, ids),
-        *body,
+        *_row_groups(table, shown, ids),
         "</table></div>",
     ]
 
@@ -191,32 +200,47 @@ def _head(table: Table, shown: list[int], ids: list[int]) -> str:
     return head + "</thead>"
 
 
-def _row_group(table: Table, r: int, shown: list[int], ids: list[int]) -> str:
-    row = table.rows[r]
-    cells = "".join(_cell(row[i], table.kind(i)) for i in shown)
-    group = f'<tbody class="r"><tr class="main">{cells}</tr>'
-    if ids:
-        href = table.hrefs[r] if r < len(table.hrefs) else None
-        labelled = [
-            _id_part(table.columns[i], row[i], href if n == 0 else None) for n, i in enumerate(ids)
+def _row_groups(table: Table, shown: list[int], ids: list[int]) -> list[str]:
+    """Each row as a `<tbody>`: its shown cells, then its ids on a line of their own.
+
+    Built a column at a time (a large session's report has some 90,000 cells): each
+    column's cells at once, then joined row by row.
+    """
+    columns = list(zip(*table.rows, strict=True))
+    mains = zip(*(_cells(columns[i], table.kind(i)) for i in shown), strict=True)
+    if not ids:
+        return [f'<tbody class="r"><tr class="main">{"".join(c)}</tr></tbody>' for c in mains]
+    hrefs = [table.hrefs[r] if r < len(table.hrefs) else None for r in range(len(table.rows))]
+    labelled = [
+        _id_parts(table.columns[i], columns[i], hrefs if n == 0 else None)
+        for n, i in enumerate(ids)
+    ]
+    opening = f'<tr class="ids"><td colspan="{len(shown)}">'
+    return [
+        f'<tbody class="r"><tr class="main">{"".join(c)}</tr>{opening}{"".join(i)}</td></tr>'
+        "</tbody>"
+        for c, i in zip(mains, zip(*labelled, strict=True), strict=True)
+    ]
+
+
+def _id_parts(label: str, values: Sequence[Value], hrefs: list[str | None] | None) -> list[str]:
+    """One id column's labelled values; the first id column links where a row has a link."""
+    opening = f'<span class="v"><span class="l">{html_text(label)}</span><span class="id">'
+    texts = html_texts(values)
+    if hrefs is not None:
+        texts = [
+            f'<a href="{escape(href, quote=True)}">{text}</a>' if href else text
+            for text, href in zip(texts, hrefs, strict=True)
         ]
-        group += f'<tr class="ids"><td colspan="{len(shown)}">{"".join(labelled)}</td></tr>'
-    return group + "</tbody>"
+    return [f"{opening}{text}</span></span>" for text in texts]
 
 
-def _id_part(label: str, value: Value, href: str | None) -> str:
-    text = html_text(value)
-    if href:
-        text = f'<a href="{escape(href, quote=True)}">{text}</a>'
-    label_span = f'<span class="l">{html_text(label)}</span>'
-    return f'<span class="v">{label_span}<span class="id">{text}</span></span>'
-
-
-def _cell(value: Value, kind: str) -> str:
-    """One table cell: a time may break after its date, a long word anywhere."""
-    text, css = html_text(value), _CELL_CLASS[kind]
+def _cells(values: Sequence[Value], kind: str) -> list[str]:
+    """One column's table cells: a time may break after its date, a long word anywhere."""
+    css, texts = _CELL_CLASS[kind], html_texts(values)
     if kind == "time":
-        text = _time_breaks(value)
-    elif not css and _LONG_WORD.search(text):
-        css = "b"
-    return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
+        return [f'<td class="{css}">{_breakable(t)}</td>' for t in texts]
+    if css:
+        return [f'<td class="{css}">{t}</td>' for t in texts]
+    long_word = _LONG_WORD.search
+    return [f'<td class="b">{t}</td>' if long_word(t) else f"<td>{t}</td>" for t in texts]

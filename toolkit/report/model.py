@@ -155,9 +155,27 @@ def table_from_frame(
 ) -> Table:
     """A table of the frame's `columns` (source name -> header), in frame order."""
     names = [name for name in columns if name in df.columns]
-    rows = tuple(tuple(plain(v) for v in row) for row in df.select(names).iter_rows())
+    values = [plain_column(df.get_column(name)) for name in names]
+    rows = tuple(zip(*values, strict=True)) if names else ()
     kinds = tuple(column_kind(name, df.schema[name]) for name in names)
     return Table(key, title, tuple(columns[name] for name in names), rows, note, kinds)
+
+
+def plain_column(series: pl.Series) -> list[Value]:
+    """A column's values made plain (`plain`), whole columns at a time where the type allows.
+
+    A large session's tables hold some 150,000 cells: making each plain in Python took
+    a fifth of its report. Text, numbers and booleans come out of polars plain already;
+    times are written by polars in `plain`'s form (ISO 8601 in UTC to the second, then
+    Z); anything else goes value by value.
+    """
+    dtype = series.dtype
+    if dtype == pl.String or dtype == pl.Boolean or dtype.is_integer() or dtype.is_float():
+        return series.to_list()
+    if isinstance(dtype, pl.Datetime):
+        utc = series.dt.convert_time_zone("UTC") if dtype.time_zone else series
+        return utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_list()
+    return [plain(v) for v in series.to_list()]
 
 
 def facts(pairs: Sequence[tuple[str, Any]]) -> tuple[Fact, ...]:

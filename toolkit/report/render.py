@@ -116,3 +116,20 @@ def html_text(value: Value) -> str:
     if not _HTML_CHANGED.search(text):
         return text
     return escape(_one_line(text), quote=True)
+
+
+def html_texts(values: Iterable[Value]) -> list[str]:
+    """`html_text` of each value: a table column's cells at once.
+
+    Most cells are text that needs no escaping, or a whole number: those are taken
+    as they are, without a call per cell (a large session's report has 90,000 cells).
+    """
+    search = _HTML_CHANGED.search
+    return [
+        value
+        if isinstance(value, str) and not search(value)
+        else str(value)
+        if type(value) is int  # (not a bool)
+        else html_text(value)
+        for value in values
+    ]
