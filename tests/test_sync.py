@@ -312,6 +312,29 @@ def test_sync_runs_duckdb_on_one_thread_and_restores_the_setting(
     assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
 
 
+def test_sync_takes_arrow_memory_from_the_system_allocator_unless_told_and_restores_it(
+    sample_dataset, sandbox_factory, tmp_db, monkeypatch
+):
+    import pyarrow as pa
+
+    box = sandbox_factory()
+    before = pa.default_memory_pool().backend_name
+    pools: list[str] = []
+
+    def pool(_: object) -> None:
+        pools.append(pa.default_memory_pool().backend_name)
+
+    opts = SyncOptions(box.base_url, Secret(SANDBOX_TOKEN), 2, FAST)
+    sync_sessions(tmp_db, refs_of(sample_dataset), opts, on_progress=pool)
+    assert pools and set(pools) == {"system"}
+    assert pa.default_memory_pool().backend_name == before
+    # an allocator the environment names is left as it is
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)
+    pools.clear()
+    sync_sessions(tmp_db, refs_of(sample_dataset), opts, on_progress=pool)
+    assert pools and set(pools) == {before}
+
+
 def test_sessions_counts_events_stored_after_the_last_sync(sample_dataset, sandbox_factory, tmp_db):
     from toolkit.analysis import queries
 
