@@ -26,6 +26,12 @@ from toolkit.store.transactions import raise_if_interrupt, transaction
 # 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade)
 SCHEMA_VERSION = 6
 MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
+# A checkpoint in the commit that takes the WAL past this. Few of them: each rewrites
+# the tables' partly filled row groups and leaves the old blocks free (bench/README.md,
+# "The shared file's size"). But below the memory limit: rows committed wait in memory
+# until a checkpoint, and past the limit DuckDB moves them to a temporary file,
+# compressed, to read them back at the checkpoint ("The sync's memory: evictions").
+CHECKPOINT_THRESHOLD = "160MB"
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
 
@@ -111,11 +117,7 @@ def _configure(
         con.execute(f"SET memory_limit = '{_check_size(memory_limit)}'")
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
-        # fewer, larger checkpoints: at the 16MB default, sync spent most of its
-        # database time checkpointing; at 64MB, with the typed tables (each checkpoint
-        # rewrites every table's partly filled last row group, and the old copy stays
-        # as free blocks), a 250k sync's file was 80 MB instead of 54 (bench/README.md)
-        con.execute("SET checkpoint_threshold = '256MB'")
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     _ensure_schema(con, target, read_only)
     _ensure_typed(con, target, read_only, on_rebuild)
 

@@ -127,9 +127,6 @@ class RecordFile:
     LINGER = 3.0  # longer than a join's interval (`SyncOptions.commit_seconds`)
     POLL = 0.05
     GAP = 0.1
-    # a checkpoint in the commit that takes the WAL past this: below the memory limit
-    # (`database.MEMORY_LIMIT`), as rows committed wait in memory until a checkpoint
-    WAL_LIMIT = "160MB"
 
     def __init__(
         self,
@@ -195,12 +192,6 @@ class RecordFile:
         # a sync's statements are small; DuckDB's threads would take the CPU the fetch
         # workers need (bench/README.md, "DuckDB's threads")
         con.execute("SET threads = 1")
-        # few checkpoints inside a commit (each rewrites the tables' partly filled row
-        # groups and leaves their old blocks free), but before the rows waiting for one
-        # pass the memory limit: DuckDB would move them to a temporary file, compressed,
-        # and read them back at the checkpoint (bench/README.md, "The sync's memory:
-        # evictions"); the file also closes (and checkpoints) at least every HOLD seconds
-        con.execute(f"SET checkpoint_threshold = '{self.WAL_LIMIT}'")
         self._con, self._opened = con, time.monotonic()
         return con
 
