@@ -73,6 +73,19 @@ def sessions(con: Source) -> pl.DataFrame:
         return _sessions(held)
 
 
+# the counts of `session_activity` that `sessions()` shows, in its column order
+_COUNTS = (
+    "actor_count",
+    "question_count",
+    "reply_count",
+    "upvote_count",
+    "poll_count",
+    "poll_answer_count",
+    "moderation_count",
+    "deleted_item_count",
+)
+
+
 def _sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     status = fetch(
         con,
@@ -103,14 +116,7 @@ def _sessions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
             "first_event_at",
             "last_event_at",
             "event_count",
-            "actor_count",
-            "question_count",
-            "reply_count",
-            "upvote_count",
-            "poll_count",
-            "poll_answer_count",
-            "moderation_count",
-            "deleted_item_count",
+            *_COUNTS,
             "sync_count",
             "last_sync_at",
             "last_status",
@@ -356,17 +362,7 @@ def audit_summary(con: Source, session_id: str) -> pl.DataFrame:
         return _audit_summary(held, session_id)
 
 
-_ACTIVITY = (
-    "actor_count",
-    "question_count",
-    "reply_count",
-    "upvote_count",
-    "poll_count",
-    "poll_answer_count",
-    "moderation_count",
-    "deleted_item_count",
-    "unknown_event_count",
-)
+_ACTIVITY = (*_COUNTS, "unknown_event_count")  # the counts an audit summary shows
 
 
 def _audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFrame:

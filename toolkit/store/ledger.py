@@ -61,25 +61,6 @@ def add_progress(con: duckdb.DuckDBPyConnection, sync_id: int, counts: PageCount
     )
 
 
-# A session's counts are refreshed after its events are committed, at the sync's end;
-# the derived storage is folded in with them (its views add what is newer, so it is
-# never wrong, only slower until then); the typed storage (and every view on it) is
-# written in the events' own transaction, so it is never behind them.
-def refresh_session_activity(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> bool:
-    """Recompute a session's row of `session_activity_store` unless it is current.
-
-    The derived storage (`toolkit.store.derived`) is brought up to date first.
-
-    Returns:
-        True if the row was (re)computed.
-    """
-    derived.refresh(con)
-    if not _behind(con, [(org_id, session_id)]):
-        return False
-    _recompute(con, org_id, session_id)
-    return True
-
-
 def _recompute(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> None:
     key = {"o": org_id, "s": session_id}
     with transaction(con):
@@ -97,6 +78,10 @@ def _recompute(con: duckdb.DuckDBPyConnection, org_id: str, session_id: str) -> 
         )
 
 
+# A session's counts are refreshed after its events are committed, at the sync's end;
+# the derived storage is folded in with them (its views add what is newer, so it is
+# never wrong, only slower until then); the typed storage (and every view on it) is
+# written in the events' own transaction, so it is never behind them.
 SESSIONS_AT_ONCE = 4  # from this many, one pass may beat a statement per session
 
 

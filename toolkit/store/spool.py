@@ -336,8 +336,7 @@ def _close_unfinished(con: duckdb.DuckDBPyConnection, groups: list[Group]) -> No
     for key, run in touched.items():
         if key not in finished and run.sync_id is not None:
             ledger.finish_run(con, run.sync_id, "failed", INTERRUPTED)
-    for run in {(r.org_id, r.session_id): r for r in touched.values()}.values():
-        ledger.refresh_session_activity(con, run.org_id, run.session_id)
+    ledger.refresh_sessions_activity(con, [(r.org_id, r.session_id) for r in touched.values()])
 
 
 def waiting(db_path: Path) -> dict[tuple[str, str], int]:

@@ -29,40 +29,39 @@ CREATE TABLE IF NOT EXISTS derived_marks (
 -- user_names (files 00_ to 09_ are not re-applied as temporary views), which
 -- computes the same rows from the typed tables alone.
 
+-- The first rowid of `relation` (a typed table) that user_names_store has not read.
+CREATE OR REPLACE MACRO derived_row_end(relation) AS coalesce((
+    SELECT max(m.row_end) FROM derived_marks AS m WHERE m.source = relation
+), 0);
+
+-- The name a question or reply version is posted under: the author's, or the
+-- unverified one marked so.
+CREATE OR REPLACE MACRO posted_name(given, unverified) AS coalesce(
+    nullif(given, ''), nullif(unverified, '') || ' (unverified)'
+);
+
 -- one row per named question or reply version stored since user_names_store's last
 -- refresh (rowid at or past derived_marks.row_end): what `user_names` adds to the stored
 -- names, and what the refresh (derive/user_names.sql) folds into them. A table macro,
--- not a view: the record's views are the contract's. The name is the
--- author's, or the unverified one marked so; anonymous versions name nobody.
+-- not a view: the record's views are the contract's. Anonymous versions name nobody.
 CREATE OR REPLACE MACRO user_name_versions_since() AS TABLE
 WITH named AS (
     SELECT
         q.author_user_id AS user_id,
         q.event_at,
         q.event_id,
-        coalesce(
-            nullif(q.author_name, ''), nullif(q.author_unverified_name, '') || ' (unverified)'
-        ) AS display_name
+        posted_name(q.author_name, q.author_unverified_name) AS display_name
     FROM typed_qaa_question_events AS q
-    WHERE NOT q.f_is_anonymous
-        AND q.rowid >= coalesce((
-            SELECT max(m.row_end) FROM derived_marks AS m
-            WHERE m.source = 'typed_qaa_question_events'
-        ), 0)
+    WHERE NOT q.f_is_anonymous AND q.rowid >= derived_row_end('typed_qaa_question_events')
     UNION ALL
     SELECT
         r.author_user_id,
         r.event_at,
         r.event_id,
-        coalesce(
-            nullif(r.author_name, ''), nullif(r.author_unverified_name, '') || ' (unverified)'
-        )
+        posted_name(r.author_name, r.author_unverified_name)
     FROM typed_qaa_question_reply_events AS r
     WHERE NOT r.f_is_anonymous
-        AND r.rowid >= coalesce((
-            SELECT max(m.row_end) FROM derived_marks AS m
-            WHERE m.source = 'typed_qaa_question_reply_events'
-        ), 0)
+        AND r.rowid >= derived_row_end('typed_qaa_question_reply_events')
 )
 SELECT n.user_id, n.event_at, n.event_id, n.display_name
 FROM named AS n
