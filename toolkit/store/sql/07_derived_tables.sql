@@ -69,19 +69,30 @@ WHERE n.user_id IS NOT NULL AND n.display_name IS NOT NULL;
 
 -- one row per user who posted a question or reply under a name; key user_id
 -- The name of the user's latest named version (greatest event_at, then event_id) over
--- the whole record: user_names_store holds it for the rows up to its last refresh,
--- merged here with the versions stored since, so the view reads what a sync added,
--- not every question of the record.
+-- the whole record: user_names_store holds it for the rows up to its last refresh; the
+-- users named since then have their stored and new versions merged. The stored rows of
+-- everyone else are read as they are, not aggregated again, so a join that needs a few
+-- users' names does not group every user of the record.
 CREATE OR REPLACE VIEW user_names AS
-WITH named AS (
-    SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
-    FROM user_names_store AS s
-    UNION ALL
+WITH since AS (
     SELECT v.user_id, v.event_at, v.event_id, v.display_name
     FROM user_name_versions_since() AS v
+),
+merged AS (
+    SELECT n.user_id, arg_max(n.display_name, (n.event_at, n.event_id)) AS display_name
+    FROM (
+        SELECT s.user_id, s.name_at AS event_at, s.name_event_id AS event_id, s.display_name
+        FROM user_names_store AS s
+        WHERE s.user_id IN (SELECT since.user_id FROM since)
+        UNION ALL
+        SELECT since.user_id, since.event_at, since.event_id, since.display_name
+        FROM since
+    ) AS n
+    GROUP BY n.user_id
 )
-SELECT
-    n.user_id,
-    CAST(arg_max(n.display_name, (n.event_at, n.event_id)) AS VARCHAR) AS display_name
-FROM named AS n
-GROUP BY n.user_id;
+SELECT s.user_id, s.display_name
+FROM user_names_store AS s
+WHERE s.user_id NOT IN (SELECT m.user_id FROM merged AS m)
+UNION ALL
+SELECT m.user_id, CAST(m.display_name AS VARCHAR) AS display_name
+FROM merged AS m;
