@@ -21,6 +21,7 @@ from toolkit.errors import EXIT_OK, EXIT_USAGE, UsageError
 from toolkit.store import database as db
 from toolkit.store import typed
 
+from .helpers import SESSION, T0, envelope, event_id, insert_events
 from .test_cli import cli, sync_args
 from .test_sync import refs_of, run
 
@@ -89,15 +90,20 @@ def derived_answers(path: Path) -> list[tuple]:
         return con.execute("SELECT * FROM user_names ORDER BY ALL").fetchall()
 
 
-def schema5_copy(tmp_path: Path) -> Path:
-    path = tmp_path / "schema5.duckdb"
-    with gzip.open(DATA / "schema5.duckdb.gz") as packed, path.open("wb") as out:
+def older_copy(tmp_path: Path, version: int = 5) -> Path:
+    """A copy of the file the release before round 2 wrote (schema 5), or of that file
+    as round 2's first typed storage left it (schema 6: typed rows with session ids)."""
+    path = tmp_path / f"schema{version}.duckdb"
+    with gzip.open(DATA / f"schema{version}.duckdb.gz") as packed, path.open("wb") as out:
         shutil.copyfileobj(packed, out)
     return path
 
 
-def test_a_schema_5_file_is_upgraded_on_its_first_writable_open_answering_as_before(tmp_path):
-    path = schema5_copy(tmp_path)
+@pytest.mark.parametrize("version", [5, 6])
+def test_an_older_schema_file_is_upgraded_on_its_first_writable_open_answering_as_before(
+    tmp_path, version
+):
+    path = older_copy(tmp_path, version)
     with duckdb.connect(str(path), read_only=True) as raw:
         before = raw.execute("SELECT * FROM events ORDER BY event_id").fetchall()
     with pytest.raises(UsageError, match="schema upgrade"):
@@ -107,7 +113,9 @@ def test_a_schema_5_file_is_upgraded_on_its_first_writable_open_answering_as_bef
     con = db.connect(path, on_rebuild=lambda done, total: seen.append((done, total)))
     try:
         assert con.execute("SELECT * FROM events ORDER BY event_id").fetchall() == before
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (6,)
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            db.SCHEMA_VERSION,
+        )
         typed_count = con.execute("SELECT count(*) FROM event_fields").fetchone()
     finally:
         con.close()
@@ -160,7 +168,7 @@ def test_an_append_of_known_and_repeated_events_types_only_the_new_ones(
 def test_an_interrupted_rebuild_is_refused_read_only_and_redone_by_a_writable_open(
     tmp_path,
 ):
-    path = schema5_copy(tmp_path)
+    path = older_copy(tmp_path)
     db.connect(path).close()
     reference = tmp_path / "reference.duckdb"
     shutil.copyfile(path, reference)
@@ -178,3 +186,41 @@ def test_rebuild_of_a_missing_file_is_a_usage_error_and_creates_nothing(tmp_path
     out = cli("rebuild", "--db", str(missing))
     assert out.returncode == EXIT_USAGE
     assert "no database at" in out.stderr and not missing.parent.exists()
+
+
+SECOND = "abcdef0123456789abcdef0123456789_I_000000000000000002"
+THIRD = "abcdef0123456789abcdef0123456789_I_000000000000000003"
+
+
+def test_sessions_are_numbered_in_the_order_their_first_event_was_stored(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    try:
+        settings = {"type": "qaa", "enabled": True}
+        insert_events(con, [envelope(settings, T0, session=SECOND), envelope(settings, T0)])
+        insert_events(con, [envelope(settings, T0 + 1, session=THIRD), envelope(settings, T0 + 1)])
+        keys = con.execute("SELECT session_no, session_id FROM session_keys ORDER BY 1").fetchall()
+        assert keys == [(1, SECOND), (2, SESSION), (3, THIRD)]
+        numbers = con.execute(
+            "SELECT session_no, count(*) FROM typed_qaa_events GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert numbers == [(1, 1), (2, 2), (3, 1)]
+        by_id = con.execute("SELECT session_id, count(*) FROM qaa_events GROUP BY ALL ORDER BY 1")
+        assert by_id.fetchall() == [(SESSION, 2), (SECOND, 1), (THIRD, 1)]
+    finally:
+        con.close()
+
+
+def test_events_of_undocumented_types_are_kept_apart_and_read_by_event_fields(tmp_path):
+    con = db.connect(tmp_path / "x.duckdb")
+    try:
+        novel = envelope({"type": "wordCloud", "text": "=cmd|' /C calc'!A0"}, T0, session=SECOND)
+        insert_events(con, [novel, envelope({"type": "qaa", "enabled": True}, T0)])
+        other = con.execute("SELECT event_id, session_no, event_type FROM typed_other_events")
+        assert other.fetchall() == [(event_id(novel), 1, "wordCloud")]
+        fields = con.execute(
+            "SELECT session_id, event_type, content_text FROM event_fields WHERE session_id = ?",
+            [SECOND],
+        ).fetchall()
+        assert fields == [(SECOND, "wordCloud", "=cmd|' /C calc'!A0")]
+    finally:
+        con.close()

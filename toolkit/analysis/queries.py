@@ -197,7 +197,7 @@ def timeline(con: Source, session_id: str, every: str = "1m") -> pl.DataFrame:
         """
         SELECT time_bucket(to_seconds(CAST($seconds AS BIGINT)), e.event_at) AS bucket_at,
             e.event_type, count(*) AS event_count
-        FROM events AS e
+        FROM event_fields AS e  -- every event, read from the session's typed rows
         WHERE e.session_id = $session_id
         GROUP BY ALL
         ORDER BY bucket_at, e.event_type

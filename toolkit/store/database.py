@@ -23,8 +23,10 @@ from toolkit.store.records import KnownPage
 from toolkit.store.transactions import raise_if_interrupt, transaction
 
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
-# 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade)
-SCHEMA_VERSION = 6
+# 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade);
+# 7: session_keys, and typed rows that hold the session's number for its id
+SCHEMA_VERSION = 7
+RESHAPED = {7: typed.TABLES}  # tables a version redefines: dropped, then rebuilt from events
 MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)
 # A checkpoint in the commit that takes the WAL past this. Few of them: each rewrites
 # the tables' partly filled row groups and leaves the old blocks free (bench/README.md,
@@ -191,9 +193,23 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path, read_only: bool
             "(it opens the file for writing) and retry"
         )
     with transaction(con):
+        _drop_reshaped(con, int(found.split(":", 1)[0]) if found else SCHEMA_VERSION)
         for _name, text in sql_files():
             con.execute(text)
         con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [SCHEMA_VERSION, wanted])
+
+
+def _drop_reshaped(con: duckdb.DuckDBPyConnection, found: int) -> None:
+    """Drop the derived tables whose columns changed since schema `found`.
+
+    `CREATE TABLE IF NOT EXISTS` keeps an old table as it is; these hold nothing but
+    what the typed storage's rebuild (`rebuild.ensure_current`, right after) computes
+    from `events` again, and their fill statements changed with them, so it runs.
+    """
+    for version, tables in RESHAPED.items():
+        if found < version:
+            for table in tables:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:

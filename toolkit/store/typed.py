@@ -25,8 +25,9 @@ import duckdb
 from toolkit.store.records import EVENT_TYPES
 
 SOURCE = "_new_events"  # the relation each fill statement reads
-# the typed tables, emptied by a rebuild
+# the typed tables and the sessions' numbers they refer to, emptied by a rebuild
 TABLES = (
+    "session_keys",
     "typed_session_events",
     "typed_qaa_events",
     "typed_qaa_question_events",
@@ -36,7 +37,9 @@ TABLES = (
     "typed_poll_answer_events",
     "typed_poll_answer_review_events",
     "typed_active_poll_events",
+    "typed_other_events",
 )
+EXTRA = ("session_keys", "other")  # fill/*.sql beside the documented types' own
 
 
 @cache
@@ -47,10 +50,18 @@ def fill_statements() -> dict[str, str]:
 
 
 @cache
+def other_statements() -> dict[str, str]:
+    """The statements numbering the new sessions (`session_keys`, run first) and
+    storing the events of undocumented types (`other`)."""
+    folder = resources.files("toolkit.store") / "fill"
+    return {name: (folder / f"{name}.sql").read_text(encoding="utf-8") for name in EXTRA}
+
+
+@cache
 def fill_digest() -> str:
     """A digest of the fill statements: stored rows computed by other ones are stale."""
     digest = hashlib.sha256()
-    for name, text in sorted(fill_statements().items()):
+    for name, text in sorted({**fill_statements(), **other_statements()}.items()):
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -62,9 +73,12 @@ def fill(con: duckdb.DuckDBPyConnection, types: Iterable[str]) -> None:
         con: a connection inside the transaction that stored those events.
         types: the event types present there; the fills of the others are skipped.
     """
-    statements = fill_statements()
+    statements, extra = fill_statements(), other_statements()
+    con.execute(extra["session_keys"])
     for event_type in sorted(set(types) & set(EVENT_TYPES)):
         con.execute(statements[event_type])
+    if set(types) - set(EVENT_TYPES):
+        con.execute(extra["other"])
 
 
 def stored_types(con: duckdb.DuckDBPyConnection) -> set[str]:

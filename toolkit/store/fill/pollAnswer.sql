@@ -5,7 +5,7 @@ WITH parsed AS (
         e.event_id,
         e.event_at,
         e.session_org_id,
-        e.session_id,
+        k.session_no,
         e.actor_user_id,
         json_transform(e.data, '{
             "sessionId": "VARCHAR",
@@ -35,13 +35,14 @@ WITH parsed AS (
             '$.title'
         ]) AS f
     FROM _new_events AS e
+    JOIN session_keys AS k ON k.session_id = e.session_id
     WHERE e.event_type = 'pollAnswer'
 )
 SELECT
     event_id,
     event_at,
     session_org_id,
-    session_id,
+    session_no,
     actor_user_id,
     CAST(d.sessionId AS VARCHAR) AS data_session_id,
     CAST(d.pollAnswerId AS VARCHAR) AS poll_answer_id,

@@ -11,6 +11,16 @@ CREATE OR REPLACE MACRO ms_to_timestamptz(ms) AS
             THEN make_timestamptz(CAST(ms AS BIGINT) * 1000)
     END;
 
+-- one row per session with stored events, numbered in the order its first event was
+-- stored; key session_no, and session_id. The typed tables hold a session's number, not
+-- its id: their rows are in the order stored, so each row group holds a short run of
+-- numbers, and a question about one session, joined through this table, reads only the
+-- row groups of that session (a filter on the ids themselves, random strings, skips none).
+CREATE TABLE IF NOT EXISTS session_keys (
+    session_no INTEGER NOT NULL,
+    session_id VARCHAR NOT NULL
+);
+
 -- One table per documented event type, with the columns of its history view
 -- (10_history_views.sql), typed as the view shows them, then the `f_` columns that
 -- event_fields (60_analysis_views.sql) reads as text where no typed column holds the
@@ -24,7 +34,7 @@ CREATE TABLE IF NOT EXISTS typed_session_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     created_at TIMESTAMP WITH TIME ZONE,
@@ -48,7 +58,7 @@ CREATE TABLE IF NOT EXISTS typed_qaa_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     created_at TIMESTAMP WITH TIME ZONE,
@@ -73,7 +83,7 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     question_id VARCHAR,
@@ -107,7 +117,7 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_reply_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     question_id VARCHAR,
@@ -137,7 +147,7 @@ CREATE TABLE IF NOT EXISTS typed_qaa_question_action_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     question_id VARCHAR,
@@ -162,7 +172,7 @@ CREATE TABLE IF NOT EXISTS typed_poll_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     poll_id VARCHAR,
@@ -201,7 +211,7 @@ CREATE TABLE IF NOT EXISTS typed_poll_answer_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     poll_answer_id VARCHAR,
@@ -232,7 +242,7 @@ CREATE TABLE IF NOT EXISTS typed_poll_answer_review_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     poll_answer_id VARCHAR,
@@ -260,7 +270,7 @@ CREATE TABLE IF NOT EXISTS typed_active_poll_events (
     event_id VARCHAR NOT NULL,
     event_at TIMESTAMP WITH TIME ZONE NOT NULL,
     session_org_id VARCHAR NOT NULL,
-    session_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
     actor_user_id VARCHAR NOT NULL,
     data_session_id VARCHAR,
     created_at TIMESTAMP WITH TIME ZONE,
@@ -286,4 +296,16 @@ CREATE TABLE IF NOT EXISTS typed_state (
     kind VARCHAR NOT NULL,
     digest VARCHAR,
     rebuilt_at TIMESTAMPTZ
+);
+
+-- one row per event of a type the toolkit does not document; key event_id. The event as
+-- stored, its session by number; event_fields parses its `data` when read.
+CREATE TABLE IF NOT EXISTS typed_other_events (
+    event_id VARCHAR NOT NULL,
+    event_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    session_org_id VARCHAR NOT NULL,
+    session_no INTEGER NOT NULL,
+    actor_user_id VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL,
+    data JSON NOT NULL USING COMPRESSION zstd
 );

@@ -3,13 +3,14 @@
 -- when each event was stored), so they hold whatever the typed views make of a
 -- snapshot. Versions of a resource are ordered as the current-state views order
 -- them: modifiedAtMs, then event_at, then event_id. session_id is never computed, so
--- a filter on session_id reaches the table scan. Window functions run only where an
+-- a filter on session_id reaches session_keys, and through its join the typed table's
+-- scan (05_typed_tables.sql). Window functions run only where an
 -- order of versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
 -- one row per event, with the data properties the analysis reads; key event_id
 -- Read from the typed tables (each documented type's typed and `f_` columns), and
--- for any other type parsed from `data` here; each branch reads one table, so a
--- filter on session_id reaches every scan.
+-- for any other type parsed from `data` here (typed_other_events); each branch reads
+-- one table, so a filter on session_id reaches every scan.
 CREATE OR REPLACE VIEW event_fields AS
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -23,7 +24,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_session_events
+FROM typed_session_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -37,7 +38,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_qaa_events
+FROM typed_qaa_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -51,7 +52,7 @@ SELECT
     status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_qaa_question_events
+FROM typed_qaa_question_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -65,7 +66,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_qaa_question_reply_events
+FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -79,7 +80,7 @@ SELECT
     f_status AS status,
     action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_qaa_question_action_events
+FROM typed_qaa_question_action_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -93,7 +94,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, title), '') AS content_text
-FROM typed_poll_events
+FROM typed_poll_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -107,7 +108,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_poll_answer_events
+FROM typed_poll_answer_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -121,7 +122,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_poll_answer_review_events
+FROM typed_poll_answer_review_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -135,7 +136,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_active_poll_events
+FROM typed_active_poll_events JOIN session_keys USING (session_no)
 UNION ALL
 SELECT
     p.event_id,
@@ -159,7 +160,7 @@ FROM (
         e.event_id,
         e.event_at,
         e.session_org_id,
-        e.session_id,
+        session_keys.session_id,
         e.actor_user_id,
         e.event_type,
         json_extract_string(e.data, [
@@ -174,8 +175,7 @@ FROM (
             '$.text',
             '$.title'
         ]) AS f
-    FROM events AS e
-    WHERE NOT is_documented_type(e.event_type)
+    FROM typed_other_events AS e JOIN session_keys USING (session_no)
 ) AS p;
 
 -- one row per event, classified by what its actor did; key event_id

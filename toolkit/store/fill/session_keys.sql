@@ -1,0 +1,14 @@
+-- session_keys: a number for each session of `_new_events` not numbered yet, in the
+-- order of its first row there (the order the events are stored), after the last one
+-- given. Run before the fills, which store each typed row's session as its number.
+INSERT INTO session_keys
+SELECT
+    (SELECT coalesce(max(k.session_no), 0) FROM session_keys AS k)
+        + row_number() OVER (ORDER BY n.first_row) AS session_no,
+    n.session_id
+FROM (
+    SELECT e.session_id, min(e.rowid) AS first_row
+    FROM _new_events AS e
+    GROUP BY e.session_id
+) AS n
+WHERE n.session_id NOT IN (SELECT k.session_id FROM session_keys AS k);
