@@ -6,6 +6,7 @@ SELECT
     e.event_id,
     e.event_at,
     e.session_org_id,
+    e.session_id,
     k.session_no,
     e.actor_user_id,
     e.event_type,

@@ -5,6 +5,7 @@ WITH parsed AS (
         e.event_id,
         e.event_at,
         e.session_org_id,
+        e.session_id,
         k.session_no,
         e.actor_user_id,
         json_transform(e.data, '{
@@ -42,6 +43,7 @@ SELECT
     event_id,
     event_at,
     session_org_id,
+    session_id,
     session_no,
     actor_user_id,
     CAST(d.sessionId AS VARCHAR) AS data_session_id,

@@ -19,7 +19,7 @@ SELECT
     modified_at,
     is_deleted,
     anonymity_enabled
-FROM typed_session_events JOIN session_keys USING (session_no);
+FROM typed_session_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per qaa (Q&A settings) event; key event_id
 CREATE OR REPLACE VIEW qaa_events AS
@@ -35,7 +35,7 @@ SELECT
     is_deleted,
     enabled,
     moderation
-FROM typed_qaa_events JOIN session_keys USING (session_no);
+FROM typed_qaa_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per qaaQuestion event (a question version); key event_id
 CREATE OR REPLACE VIEW qaa_question_events AS
@@ -60,7 +60,7 @@ SELECT
     author_name,
     author_unverified_name,
     status
-FROM typed_qaa_question_events JOIN session_keys USING (session_no);
+FROM typed_qaa_question_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per qaaQuestionReply event (a reply version); key event_id
 CREATE OR REPLACE VIEW qaa_question_reply_events AS
@@ -81,7 +81,7 @@ SELECT
     author_unverified_name,
     is_anonymous,
     text
-FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no);
+FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per qaaQuestionAction event (one action on a question); key event_id
 CREATE OR REPLACE VIEW qaa_question_action_events AS
@@ -97,7 +97,7 @@ SELECT
     modified_at,
     is_deleted,
     action
-FROM typed_qaa_question_action_events JOIN session_keys USING (session_no);
+FROM typed_qaa_question_action_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per poll event (a poll version); key event_id
 CREATE OR REPLACE VIEW poll_events AS
@@ -127,7 +127,7 @@ SELECT
     questions,
     active_poll_result_id,
     sort_order
-FROM typed_poll_events JOIN session_keys USING (session_no);
+FROM typed_poll_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per pollAnswer event (an answer version); key event_id
 CREATE OR REPLACE VIEW poll_answer_events AS
@@ -149,7 +149,7 @@ SELECT
     text,
     options,
     question_answers
-FROM typed_poll_answer_events JOIN session_keys USING (session_no);
+FROM typed_poll_answer_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per pollAnswerReview event (a review version); key event_id
 CREATE OR REPLACE VIEW poll_answer_review_events AS
@@ -168,7 +168,7 @@ SELECT
     is_deleted,
     approval,
     questions
-FROM typed_poll_answer_review_events JOIN session_keys USING (session_no);
+FROM typed_poll_answer_review_events JOIN session_keys USING (session_no, session_id);
 
 -- one row per activePoll event (a version of the active-poll pointer); key event_id
 CREATE OR REPLACE VIEW active_poll_events AS
@@ -183,4 +183,4 @@ SELECT
     modified_at,
     is_deleted,
     active_poll_id
-FROM typed_active_poll_events JOIN session_keys USING (session_no);
+FROM typed_active_poll_events JOIN session_keys USING (session_no, session_id);

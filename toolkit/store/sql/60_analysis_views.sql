@@ -24,7 +24,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_session_events JOIN session_keys USING (session_no)
+FROM typed_session_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -38,7 +38,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_qaa_events JOIN session_keys USING (session_no)
+FROM typed_qaa_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -52,7 +52,7 @@ SELECT
     status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_qaa_question_events JOIN session_keys USING (session_no)
+FROM typed_qaa_question_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -66,7 +66,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no)
+FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -80,7 +80,7 @@ SELECT
     f_status AS status,
     action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_qaa_question_action_events JOIN session_keys USING (session_no)
+FROM typed_qaa_question_action_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -94,7 +94,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, title), '') AS content_text
-FROM typed_poll_events JOIN session_keys USING (session_no)
+FROM typed_poll_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -108,7 +108,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(text, f_title), '') AS content_text
-FROM typed_poll_answer_events JOIN session_keys USING (session_no)
+FROM typed_poll_answer_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -122,7 +122,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_poll_answer_review_events JOIN session_keys USING (session_no)
+FROM typed_poll_answer_review_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -136,7 +136,7 @@ SELECT
     f_status AS status,
     f_action AS action,
     nullif(coalesce(f_text, f_title), '') AS content_text
-FROM typed_active_poll_events JOIN session_keys USING (session_no)
+FROM typed_active_poll_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
     p.event_id,
@@ -160,7 +160,7 @@ FROM (
         e.event_id,
         e.event_at,
         e.session_org_id,
-        session_keys.session_id,
+        e.session_id,
         e.actor_user_id,
         e.event_type,
         json_extract_string(e.data, [
@@ -175,7 +175,7 @@ FROM (
             '$.text',
             '$.title'
         ]) AS f
-    FROM typed_other_events AS e JOIN session_keys USING (session_no)
+    FROM typed_other_events AS e JOIN session_keys USING (session_no, session_id)
 ) AS p;
 
 -- one row per event, classified by what its actor did; key event_id
