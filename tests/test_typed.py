@@ -92,7 +92,7 @@ def derived_answers(path: Path) -> list[tuple]:
 
 def older_copy(tmp_path: Path, version: int = 5) -> Path:
     """A copy of the file the release before round 2 wrote (schema 5), or of that file
-    as round 2's first typed storage left it (schema 6: typed rows with session ids)."""
+    as round 2's first typed storage left it (schema 6: no session numbers)."""
     path = tmp_path / f"schema{version}.duckdb"
     with gzip.open(DATA / f"schema{version}.duckdb.gz") as packed, path.open("wb") as out:
         shutil.copyfileobj(packed, out)

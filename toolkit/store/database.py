@@ -24,7 +24,7 @@ from toolkit.store.transactions import raise_if_interrupt, transaction
 
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
 # 6: typed storage (typed_* tables, filled at write time; rebuilt from events on upgrade);
-# 7: session_keys, and typed rows that hold the session's number for its id
+# 7: session_keys, and the session's number in each typed row
 SCHEMA_VERSION = 7
 RESHAPED = {7: typed.TABLES}  # tables a version redefines: dropped, then rebuilt from events
 MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/README.md)

@@ -12,10 +12,11 @@ CREATE OR REPLACE MACRO ms_to_timestamptz(ms) AS
     END;
 
 -- one row per session with stored events, numbered in the order its first event was
--- stored; key session_no, and session_id. The typed tables hold a session's number, not
--- its id: their rows are in the order stored, so each row group holds a short run of
--- numbers, and a question about one session, joined through this table, reads only the
--- row groups of that session (a filter on the ids themselves, random strings, skips none).
+-- stored; key session_no, and session_id. The typed tables hold a session's number
+-- beside its id: their rows are in the order stored, so each row group holds a short
+-- run of numbers, and the views join this table on both, so that a filter on the id
+-- finds the session's number here and DuckDB skips every row group of the typed table
+-- whose numbers exclude it (a filter on the ids themselves, random strings, skips none).
 CREATE TABLE IF NOT EXISTS session_keys (
     session_no INTEGER NOT NULL,
     session_id VARCHAR NOT NULL
