@@ -7,10 +7,9 @@ SELECT
     e.event_at,
     e.session_org_id,
     e.session_id,
-    k.session_no,
+    e.session_no,
     e.actor_user_id,
     e.event_type,
     CAST(e.data AS JSON) AS data
 FROM _new_events AS e
-JOIN session_keys AS k ON k.session_id = e.session_id
 WHERE NOT is_documented_type(e.event_type);

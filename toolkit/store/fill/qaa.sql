@@ -6,7 +6,7 @@ WITH parsed AS (
         e.event_at,
         e.session_org_id,
         e.session_id,
-        k.session_no,
+        e.session_no,
         e.actor_user_id,
         json_transform(e.data, '{
             "sessionId": "VARCHAR",
@@ -30,7 +30,6 @@ WITH parsed AS (
             '$.title'
         ]) AS f
     FROM _new_events AS e
-    JOIN session_keys AS k ON k.session_id = e.session_id
     WHERE e.event_type = 'qaa'
 )
 SELECT

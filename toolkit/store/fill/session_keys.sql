@@ -1,6 +1,8 @@
 -- session_keys: a number for each session of `_new_events` not numbered yet, in the
 -- order of its first row there (the order the events are stored), after the last one
--- given. Run before the fills, which store each typed row's session as its number.
+-- given; then each row of `_new_events` is given its session's number, which the fills
+-- store (one pass here, rather than a join in each fill). Run before the fills, after
+-- the events themselves are stored from `_new_events`.
 INSERT INTO session_keys
 SELECT
     (SELECT coalesce(max(k.session_no), 0) FROM session_keys AS k)
@@ -12,3 +14,9 @@ FROM (
     GROUP BY e.session_id
 ) AS n
 WHERE n.session_id NOT IN (SELECT k.session_id FROM session_keys AS k);
+
+ALTER TABLE _new_events ADD COLUMN session_no INTEGER;
+
+UPDATE _new_events SET session_no = k.session_no
+FROM session_keys AS k
+WHERE k.session_id = _new_events.session_id;
