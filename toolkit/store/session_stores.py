@@ -1,0 +1,106 @@
+"""Per-session stores of whole-record views, refreshed for the sessions a sync touched.
+
+`session_activity` computed over the whole record costs a pass of windows over every
+event (11.8 s at 10M events); sync keeps its rows per session in
+`session_activity_store` (`sql/00_tables.sql`). The view (`sql/70_stored_views.sql`)
+reads those rows for every session but the recent ones: the sessions with events at
+or past the `events` row of `derived_marks` (the table macro `recent_sessions()`),
+which it computes from the typed rows, filtered at each scan (`session_activity_in(true)`).
+So the view never lags the record, and costs the store plus what was added since.
+
+`refresh()` brings the stores up to date for the sessions given (a sync's) and every
+recent one, then moves the mark to the events' end; `fill()` recomputes everything
+(a rebuild, or a file whose stores were computed by other SQL). Events are only ever
+appended, so the rows at or past the mark are exactly the ones since; a mark that no
+longer covers the rows it counted makes every session recent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib import resources
+
+import duckdb
+
+from toolkit.store.transactions import transaction
+
+MARK = "events"  # the source of the events' row of derived_marks
+# each store: its table and the table macro computing its rows (an argument `false`:
+# every session's)
+STORES = (("session_activity_store", "session_activity_in"),)
+Keys = list[tuple[str, str]]
+
+
+def digest() -> str:
+    """A digest of the SQL that computes the stores' rows: rows computed by other SQL
+    are recomputed (`toolkit.store.derived.is_current`)."""
+    folder = resources.files("toolkit.store") / "sql"
+    text = "\0".join(
+        (folder / name).read_text(encoding="utf-8")
+        for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def since_mark(con: duckdb.DuckDBPyConnection) -> tuple[int, int, Keys]:
+    """(events' rowid end, events, the (org, session) pairs with events at or past the
+    mark): every pair when there is no mark or it no longer counts its rows."""
+    rows = con.execute(
+        "SELECT row_end, rows_covered FROM derived_marks WHERE source = ?", [MARK]
+    ).fetchall()
+    start, covered = rows[0] if rows else (0, 0)
+    end, count, before = con.execute(
+        "SELECT coalesce(max(rowid) + 1, 0), count(*), count(*) FILTER (WHERE rowid < ?) "
+        "FROM events",
+        [start],
+    ).fetchall()[0]
+    if before != covered:
+        start = 0
+    recent = con.execute(
+        "SELECT DISTINCT session_org_id, session_id FROM events WHERE rowid >= ? ORDER BY ALL",
+        [start],
+    ).fetchall()
+    return max(int(end), int(start)), int(count), [(o, s) for o, s in recent]
+
+
+def set_mark(con: duckdb.DuckDBPyConnection, end: int, rows: int) -> None:
+    """Mark the events before rowid `end` (`rows` of them) as in the stores."""
+    with transaction(con):
+        con.execute("DELETE FROM derived_marks WHERE source = ?", [MARK])
+        con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [MARK, end, rows])
+
+
+def recompute(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
+    """Recompute every store's rows of these sessions (of any org), in one transaction.
+
+    One session: its equality filter reaches each scan, so only its rows are read.
+    Several: one pass over the record (a list does not reach the scans).
+    """
+    if not session_ids:
+        return
+    among = "session_id = $s" if len(session_ids) == 1 else "session_id = ANY($s)"
+    params = {"s": session_ids[0] if len(session_ids) == 1 else sorted(session_ids)}
+    with transaction(con):
+        for table, macro in STORES:
+            # fixed SQL: the names are this module's constants, never a caller's text
+            con.execute(f"DELETE FROM {table} WHERE {among}", params)
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM {macro}(false) WHERE {among}",
+                params,
+            )
+
+
+def fill(
+    con: duckdb.DuckDBPyConnection, on_progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Recompute every store from the typed rows and mark all events as in them."""
+    end, rows, _recent = since_mark(con)
+    report = on_progress or (lambda _done, _total: None)
+    report(0, rows)
+    with transaction(con):
+        for table, macro in STORES:
+            con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {macro}(false)")
+    set_mark(con, end, rows)
+    report(rows, rows)
