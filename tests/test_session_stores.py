@@ -133,6 +133,45 @@ def test_the_view_answers_as_before_refreshed_or_not(con):
     assert con.execute(STORE).fetchall() == reference(con)
 
 
+POLL_RESULTS = "SELECT * FROM poll_results ORDER BY ALL"
+# poll_results as it was computed before the store: the same query over the views
+POLL_REFERENCE = "SELECT * FROM poll_results_in(false) ORDER BY ALL"
+TWINS = (
+    "polls",
+    "poll_answers",
+    "poll_answer_reviews",
+    "poll_options",
+    "poll_answer_parts",
+    "poll_answer_options",
+)
+
+
+def test_poll_results_answer_as_before_refreshed_or_not(con):
+    insert_events(con, all_events())
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+    ledger.refresh_sessions_activity(con, [])
+    stored = con.execute("SELECT * FROM poll_results_store ORDER BY ALL").fetchall()
+    assert stored == con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+    assert len(stored) == 3
+    insert_events(con, other_session_events(), sync_id=2)
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+
+
+@pytest.mark.parametrize("view", TWINS)
+def test_each_twin_over_the_recent_sessions_is_its_view_restricted_to_them(con, view):
+    insert_events(con, all_events())
+    ledger.refresh_sessions_activity(con, [])
+    insert_events(con, other_session_events(), sync_id=2)
+    for both in (False, True):  # recent: the other session (no polls), then both
+        restricted = con.execute(
+            f"SELECT * FROM {view} WHERE session_id IN "
+            "(SELECT session_id FROM recent_sessions()) ORDER BY ALL"
+        ).fetchall()
+        assert con.execute(f"SELECT * FROM {view}_recent() ORDER BY ALL").fetchall() == restricted
+        assert bool(restricted) == both
+        con.execute("DELETE FROM derived_marks WHERE source = 'events'")
+
+
 def test_a_rebuild_fills_the_store_and_its_mark_as_the_refreshes_did(con):
     insert_events(con, all_events())
     ledger.refresh_sessions_activity(con, [])
@@ -143,6 +182,7 @@ def test_a_rebuild_fills_the_store_and_its_mark_as_the_refreshes_did(con):
     rebuild.rebuild(con)
     assert con.execute(STORE).fetchall() == stored == reference(con)
     assert con.execute(marks).fetchall() == marked
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
     assert recent(con) == []
 
 

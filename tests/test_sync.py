@@ -248,6 +248,9 @@ def test_sync_keeps_the_session_activity_store_equal_to_the_view(
     assert len(stored) == 3
     assert stored == con.execute(ACTIVITY.format("session_activity_in(false)")).fetchall()
     assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+    results = "SELECT * FROM {} ORDER BY ALL"
+    stored = con.execute(results.format("poll_results_store")).fetchall()
+    assert stored == con.execute(results.format("poll_results_in(false)")).fetchall()
 
 
 @pytest.mark.parametrize("at_once", [1, 99])  # one pass over the record; one per session

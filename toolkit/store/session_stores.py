@@ -28,8 +28,12 @@ from toolkit.store.transactions import transaction
 MARK = "events"  # the source of the events' row of derived_marks
 # each store: its table and the table macro computing its rows (an argument `false`:
 # every session's)
-STORES = (("session_activity_store", "session_activity_in"),)
+STORES = (
+    ("session_activity_store", "session_activity_in"),
+    ("poll_results_store", "poll_results_in"),
+)
 Keys = list[tuple[str, str]]
+CHUNK_EVENTS = 500_000  # events per pass of `recompute_ranges`: memory, not time
 
 
 def digest() -> str:
@@ -71,16 +75,58 @@ def set_mark(con: duckdb.DuckDBPyConnection, end: int, rows: int) -> None:
         con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [MARK, end, rows])
 
 
-def recompute(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
-    """Recompute every store's rows of these sessions (of any org), in one transaction.
+def recompute(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
+    """Recompute every store's rows of one session (of any org), in one transaction;
+    its equality filter reaches each scan, so only its rows are read."""
+    _recompute(con, "session_id = $s", {"s": session_id})
 
-    One session: its equality filter reaches each scan, so only its rows are read.
-    Several: one pass over the record (a list does not reach the scans).
+
+def recompute_ranges(
+    con: duckdb.DuckDBPyConnection,
+    session_ids: list[str] | None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Recompute the stores' rows of these sessions (None: all), a range of session
+    ids at a time (`chunks`), each in a transaction of its own.
+
+    A range filter reaches each scan, as an equality does (a list does not), so a
+    range reads only its sessions' rows, and each pass's memory stays bounded: one
+    pass over a 4M-event record ran out of a sync's 192 MB (the answers' window).
+    Sessions between two given ones are recomputed too, which is harmless.
     """
-    if not session_ids:
-        return
-    among = "session_id = $s" if len(session_ids) == 1 else "session_id = ANY($s)"
-    params = {"s": session_ids[0] if len(session_ids) == 1 else sorted(session_ids)}
+    ranges = chunks(con, session_ids)
+    total = sum(n for _lo, _hi, n in ranges)
+    done = 0
+    report = on_progress or (lambda _done, _total: None)
+    report(0, total)
+    for low, high, events in ranges:
+        _recompute(con, "session_id BETWEEN $lo AND $hi", {"lo": low, "hi": high})
+        done += events
+        report(done, total)
+
+
+def chunks(
+    con: duckdb.DuckDBPyConnection, session_ids: list[str] | None
+) -> list[tuple[str, str, int]]:
+    """The sessions (None: all with events) as ranges (first id, last id, events) of
+    about CHUNK_EVENTS events each, in id order; a session is never split."""
+    counts = con.execute(
+        "SELECT session_id, count(*) FROM events GROUP BY session_id ORDER BY session_id"
+    ).fetchall()
+    wanted = None if session_ids is None else set(session_ids)
+    ranges: list[tuple[str, str, int]] = []
+    for session_id, events in counts:
+        if wanted is not None and session_id not in wanted:
+            continue
+        if ranges and ranges[-1][2] + events <= CHUNK_EVENTS:
+            low, _high, before = ranges[-1]
+            ranges[-1] = (low, session_id, before + int(events))
+        else:
+            ranges.append((session_id, session_id, int(events)))
+    return ranges
+
+
+def _recompute(con: duckdb.DuckDBPyConnection, among: str, params: dict[str, object]) -> None:
     with transaction(con):
         for table, macro in STORES:
             # fixed SQL: the names are this module's constants, never a caller's text
@@ -94,13 +140,15 @@ def recompute(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
 def fill(
     con: duckdb.DuckDBPyConnection, on_progress: Callable[[int, int], None] | None = None
 ) -> None:
-    """Recompute every store from the typed rows and mark all events as in them."""
+    """Recompute every store from the typed rows and mark all events as in them.
+
+    The mark is removed first: a fill that fails or is killed leaves every session
+    recent (computed by the views), never a store trusted half filled.
+    """
     end, rows, _recent = since_mark(con)
-    report = on_progress or (lambda _done, _total: None)
-    report(0, rows)
     with transaction(con):
-        for table, macro in STORES:
+        con.execute("DELETE FROM derived_marks WHERE source = ?", [MARK])
+        for table, _macro in STORES:
             con.execute(f"DELETE FROM {table}")
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {macro}(false)")
+    recompute_ranges(con, None, on_progress)
     set_mark(con, end, rows)
-    report(rows, rows)

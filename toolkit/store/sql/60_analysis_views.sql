@@ -6,18 +6,6 @@
 -- a filter on session_id reaches the table scan. Window functions run only where an
 -- order of versions is needed; per-resource and per-session figures are plain GROUP BYs.
 
--- The sessions with events stored since the per-session stores were last refreshed
--- (toolkit.store.session_stores: events at or past the 'events' row of derived_marks;
--- every session when there is none): those whose rows the views over the stores
--- (70_stored_views.sql) compute themselves. Events are only appended, so this reads
--- the few rows added since.
-CREATE OR REPLACE MACRO recent_sessions() AS TABLE
-SELECT DISTINCT e.session_id
-FROM events AS e
-WHERE e.rowid >= coalesce(
-    (SELECT max(m.row_end) FROM derived_marks AS m WHERE m.source = 'events'), 0
-);
-
 -- one row per event, with the data properties the analysis reads; key event_id
 -- Read from the typed tables (each documented type's typed and `f_` columns), and
 -- for any other type parsed from `data` here; each branch reads one table, so a

@@ -26,3 +26,20 @@ FROM session_activity_store AS s
 WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
 UNION ALL
 SELECT * FROM session_activity_in(true);
+
+-- one row per option of a poll's current result; key session_id, poll_id, question_id,
+-- option_id (see poll_results_in)
+CREATE OR REPLACE VIEW poll_results AS
+SELECT
+    s.session_id,
+    s.poll_id,
+    s.question_id,
+    s.option_id,
+    s.option_title,
+    s.is_correct,
+    s.votes,
+    s.respondents
+FROM poll_results_store AS s
+WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
+UNION ALL
+SELECT * FROM poll_results_in(true);
