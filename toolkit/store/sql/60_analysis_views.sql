@@ -400,7 +400,7 @@ WHERE only_recent AND session_id IN (SELECT r.session_id FROM recent_sessions() 
 CREATE OR REPLACE MACRO session_activity_in(only_recent) AS TABLE
 WITH fields AS (
     SELECT f.session_org_id, f.session_id, f.actor_user_id, f.event_type,
-        f.resource_id, f.action, f.is_deleted, f.status, f.modified_ms, f.event_at, f.event_id
+        f.resource_id, f.action, f.is_deleted
     FROM event_fields_in(only_recent) AS f
 ),
 per_event AS (
@@ -457,7 +457,7 @@ ordered AS (
         coalesce(lag(f.is_deleted) OVER w, false) AS was_deleted,
         lag(f.status) OVER w AS previous_status,
         first_value(f.actor_user_id) OVER w AS poster_user_id
-    FROM fields AS f
+    FROM event_fields_in(only_recent) AS f
     WHERE f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
     WINDOW w AS (
         PARTITION BY f.session_id, f.event_type, f.resource_id
