@@ -211,6 +211,69 @@ SELECT
     is_anonymous
 FROM choices;
 
+-- the rows of poll_questions of the recent sessions
+CREATE OR REPLACE MACRO poll_questions_recent() AS TABLE
+WITH entries AS (
+    SELECT
+        p.session_id,
+        p.poll_id,
+        unnest(map_entries(json_transform(p.questions, '"MAP(VARCHAR, JSON)"'))) AS entry
+    FROM polls_recent() AS p
+),
+parsed AS (
+    SELECT
+        x.session_id,
+        x.poll_id,
+        x.entry.key AS question_id,
+        json_transform(x.entry.value, '{
+            "order": "DOUBLE",
+            "isRequired": "BOOLEAN",
+            "questionType": "VARCHAR",
+            "title": "VARCHAR",
+            "description": "VARCHAR",
+            "hideNames": "BOOLEAN",
+            "maxAnswers": "BIGINT",
+            "maxOptions": "BIGINT",
+            "enableCorrectOptions": "BOOLEAN",
+            "revealCorrectOptions": "BOOLEAN",
+            "isLocked": "BOOLEAN",
+            "revealResults": "BOOLEAN"
+        }') AS q
+    FROM entries AS x
+)
+SELECT
+    session_id,
+    poll_id,
+    CAST(question_id AS VARCHAR) AS question_id,
+    CAST(q."order" AS DOUBLE) AS sort_order,
+    CAST(q.isRequired AS BOOLEAN) AS is_required,
+    CAST(q.questionType AS VARCHAR) AS question_type,
+    CAST(q.title AS VARCHAR) AS title,
+    CAST(q.description AS VARCHAR) AS description,
+    CAST(q.hideNames AS BOOLEAN) AS hide_names,
+    CAST(q.maxAnswers AS BIGINT) AS max_answers,
+    CAST(q.maxOptions AS BIGINT) AS max_options,
+    CAST(q.enableCorrectOptions AS BOOLEAN) AS enable_correct_options,
+    CAST(q.revealCorrectOptions AS BOOLEAN) AS reveal_correct_options,
+    CAST(q.isLocked AS BOOLEAN) AS is_locked,
+    CAST(q.revealResults AS BOOLEAN) AS reveal_results
+FROM parsed;
+
+-- the rows of poll_answer_texts of the recent sessions
+CREATE OR REPLACE MACRO poll_answer_texts_recent() AS TABLE
+SELECT
+    p.session_id,
+    p.poll_answer_id,
+    p.poll_id,
+    p.poll_result_id,
+    CAST(p.part.key AS VARCHAR) AS question_id,
+    CAST(p.part.value.text AS VARCHAR) AS text,
+    p.respondent_user_id,
+    p.is_deleted,
+    p.is_anonymous
+FROM poll_answer_parts_recent() AS p
+WHERE p.part.value.text IS NOT NULL;
+
 -- The rows of a view of every session, or with `only_recent` of the recent ones (its
 -- twin above), for the macros that compute a store's rows (poll_results_in).
 -- `only_recent` is a constant: the branch it rules out is removed when the query is
@@ -236,3 +299,18 @@ CREATE OR REPLACE MACRO scoped_poll_answer_reviews(only_recent) AS TABLE
 SELECT * FROM poll_answer_reviews WHERE NOT only_recent
 UNION ALL BY NAME
 SELECT * FROM poll_answer_reviews_recent() WHERE only_recent;
+
+CREATE OR REPLACE MACRO scoped_poll_answers(only_recent) AS TABLE
+SELECT * FROM poll_answers WHERE NOT only_recent
+UNION ALL BY NAME
+SELECT * FROM poll_answers_recent() WHERE only_recent;
+
+CREATE OR REPLACE MACRO scoped_poll_questions(only_recent) AS TABLE
+SELECT * FROM poll_questions WHERE NOT only_recent
+UNION ALL BY NAME
+SELECT * FROM poll_questions_recent() WHERE only_recent;
+
+CREATE OR REPLACE MACRO scoped_poll_answer_texts(only_recent) AS TABLE
+SELECT * FROM poll_answer_texts WHERE NOT only_recent
+UNION ALL BY NAME
+SELECT * FROM poll_answer_texts_recent() WHERE only_recent;
