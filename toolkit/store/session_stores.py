@@ -31,7 +31,6 @@ MARK = "events"  # the source of the events' row of derived_marks
 STORES = (
     ("session_activity_store", "session_activity_in"),
     ("poll_results_store", "poll_results_in"),
-    ("poll_answer_contents_store", "poll_answer_contents_in"),
 )
 Keys = list[tuple[str, str]]
 CHUNK_EVENTS = 500_000  # events per pass of `recompute_ranges`: memory, not time

@@ -29,16 +29,6 @@ CREATE TABLE IF NOT EXISTS poll_results_store (
     respondents BIGINT
 );
 
--- the rows of poll_answer_contents (60_analysis_views.sql), kept per session by sync
--- (toolkit.store.session_stores); key session_id, poll_answer_id
-CREATE TABLE IF NOT EXISTS poll_answer_contents_store (
-    session_id VARCHAR NOT NULL,
-    poll_answer_id VARCHAR,
-    poll_id VARCHAR,
-    chosen_options VARCHAR,
-    answer_text VARCHAR
-);
-
 -- one row per source of derived storage; key source. The rows of `source` with rowid
 -- < row_end (rows_covered of them) are in the derived tables: rows are only appended
 -- (typed rows between rebuilds), so the rows at or past row_end are the ones since.

@@ -602,13 +602,9 @@ SELECT
 FROM reviewed AS v
 WHERE v.is_whole_answer OR len(coalesce(v.rejected_questions, [])) > 0;
 
--- The rows of poll_answer_contents (one per poll answer, its latest version, with its
--- choices and texts as text; key session_id, poll_answer_id) of every session, or with
--- `only_recent` of the recent sessions: the `poll_answer_contents` view
--- (70_stored_views.sql) reads the others from poll_answer_contents_store, which sync
--- keeps with these. Each relation it reads is the view, or its twin over the recent
--- sessions (35_recent_state.sql).
-CREATE OR REPLACE MACRO poll_answer_contents_in(only_recent) AS TABLE
+-- one row per poll answer (latest version) with its choices and texts as text;
+-- key session_id, poll_answer_id
+CREATE OR REPLACE VIEW poll_answer_contents AS
 WITH chosen AS (
     SELECT
         c.session_id,
@@ -618,13 +614,13 @@ WITH chosen AS (
             ORDER BY q.sort_order NULLS FIRST, c.question_id NULLS FIRST,
                 o.sort_order NULLS LAST, c.option_id
         ) AS chosen_options
-    FROM scoped_poll_answer_options(only_recent) AS c
-    LEFT JOIN scoped_poll_options(only_recent) AS o
+    FROM poll_answer_options AS c
+    LEFT JOIN poll_options AS o
         ON o.session_id = c.session_id
         AND o.poll_id = c.poll_id
         AND o.question_id IS NOT DISTINCT FROM c.question_id
         AND o.option_id = c.option_id
-    LEFT JOIN scoped_poll_questions(only_recent) AS q
+    LEFT JOIN poll_questions AS q
         ON q.session_id = c.session_id
         AND q.poll_id = c.poll_id
         AND q.question_id = c.question_id
@@ -635,7 +631,7 @@ texts AS (
         t.session_id,
         t.poll_answer_id,
         string_agg(t.text, ' | ' ORDER BY t.question_id NULLS FIRST) AS answer_text
-    FROM scoped_poll_answer_texts(only_recent) AS t
+    FROM poll_answer_texts AS t
     GROUP BY t.session_id, t.poll_answer_id
 )
 SELECT
@@ -644,7 +640,7 @@ SELECT
     a.poll_id,
     CAST(c.chosen_options AS VARCHAR) AS chosen_options,
     CAST(t.answer_text AS VARCHAR) AS answer_text
-FROM scoped_poll_answers(only_recent) AS a
+FROM poll_answers AS a
 LEFT JOIN chosen AS c
     ON c.session_id = a.session_id AND c.poll_answer_id = a.poll_answer_id
 LEFT JOIN texts AS t

@@ -43,12 +43,3 @@ FROM poll_results_store AS s
 WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
 UNION ALL
 SELECT * FROM poll_results_in(true);
-
--- one row per poll answer (latest version) with its choices and texts as text; key
--- session_id, poll_answer_id (see poll_answer_contents_in)
-CREATE OR REPLACE VIEW poll_answer_contents AS
-SELECT s.session_id, s.poll_answer_id, s.poll_id, s.chosen_options, s.answer_text
-FROM poll_answer_contents_store AS s
-WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
-UNION ALL
-SELECT * FROM poll_answer_contents_in(true);
