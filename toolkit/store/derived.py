@@ -6,7 +6,9 @@ question and reply of the record at each query: most of what `qa_questions`,
 (`sql/07_derived_tables.sql`) holds it for the typed rows up to `derived_marks`, and
 the view merges the few rows stored since. `refresh()` folds those rows in; the sync
 calls it when it ends (through `toolkit.store.ledger`), and `fill()` recomputes
-everything from the typed tables (a rebuild, or a file from before this storage).
+everything from the typed tables (a rebuild, or a file from before this storage),
+with the per-session stores (`toolkit.store.session_stores`), whose SQL is part of
+`digest()`: rows computed by other SQL are computed again on a writable open.
 Typed rows are only appended between rebuilds, so the rows at or past a mark are
 exactly the new ones; a mark that no longer covers the rows it counted (rows removed
 by other means) makes `refresh()` start again from nothing.

@@ -1,18 +1,21 @@
 """Per-session stores of whole-record views, refreshed for the sessions a sync touched.
 
-`session_activity` computed over the whole record costs a pass of windows over every
-event (11.8 s at 10M events); sync keeps its rows per session in
-`session_activity_store` (`sql/00_tables.sql`). The view (`sql/70_stored_views.sql`)
-reads those rows for every session but the recent ones: the sessions with events at
-or past the `events` row of `derived_marks` (the table macro `recent_sessions()`),
-which it computes from the typed rows, filtered at each scan (`session_activity_in(true)`).
-So the view never lags the record, and costs the store plus what was added since.
+`session_activity` and `poll_results` computed over the whole record cost passes of
+windows over every event (11.8 s and 5.4 s at 10M events). Sync keeps their rows per
+session in `session_activity_store` (`sql/00_tables.sql`) and `poll_results_store`
+(`sql/07_derived_tables.sql`). The views (`sql/70_stored_views.sql`) read those rows
+for every session but the recent ones: the sessions with events at or past the
+`events` row of `derived_marks` (the table macro `recent_sessions()`), which they
+compute from the typed rows, restricted at each scan (`session_activity_in(true)`,
+`poll_results_in(true)`). So the views never lag the record, and cost the stores plus
+what was added since.
 
-`refresh()` brings the stores up to date for the sessions given (a sync's) and every
-recent one, then moves the mark to the events' end; `fill()` recomputes everything
-(a rebuild, or a file whose stores were computed by other SQL). Events are only ever
-appended, so the rows at or past the mark are exactly the ones since; a mark that no
-longer covers the rows it counted makes every session recent again.
+`ledger.refresh_sessions_activity` (a sync's end, a drained spool) recomputes the
+stores of the sessions given and of every recent one behind (`since_mark`,
+`recompute`, `recompute_ranges`), then moves the mark (`set_mark`); `fill()` recomputes
+everything (a rebuild, or a file whose stores other SQL computed). Events are only
+ever appended, so the rows at or past the mark are exactly the ones since; a mark that
+no longer covers the rows it counted makes every session recent again.
 """
 
 from __future__ import annotations
