@@ -246,7 +246,11 @@ def test_sync_keeps_the_session_activity_store_equal_to_the_view(
     con, _ = run(tmp_db, sandbox_factory(), refs_of(sample_dataset), concurrency=concurrency)
     stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
     assert len(stored) == 3
+    assert stored == con.execute(ACTIVITY.format("session_activity_in(false)")).fetchall()
     assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+    results = "SELECT * FROM {} ORDER BY ALL"
+    stored = con.execute(results.format("poll_results_store")).fetchall()
+    assert stored == con.execute(results.format("poll_results_in(false)")).fetchall()
 
 
 @pytest.mark.parametrize("at_once", [1, 99])  # one pass over the record; one per session
@@ -260,17 +264,17 @@ def test_refreshing_several_sessions_counts_equals_the_view(
     ledger.refresh_sessions_activity(con, [*keys, keys[0]])  # a repeated session: one row
     stored = con.execute(ACTIVITY.format("session_activity_store")).fetchall()
     assert len(stored) == 3
-    assert stored == con.execute(ACTIVITY.format("session_activity")).fetchall()
+    assert stored == con.execute(ACTIVITY.format("session_activity_in(false)")).fetchall()
 
 
 def test_a_failure_computing_session_counts_is_raised_after_every_event_is_stored(
     sample_dataset, sandbox_factory, tmp_db
 ):
     con = db.connect(tmp_db)
-    con.execute("DROP VIEW session_activity")  # the counts' query now fails for real
+    con.execute("DROP MACRO TABLE session_activity_in")  # the counts' query now fails for real
     threads = con.execute("SELECT current_setting('threads')").fetchall()
     opts = SyncOptions(sandbox_factory().base_url, Secret(SANDBOX_TOKEN), 2, FAST)
-    with pytest.raises(duckdb.CatalogException, match="session_activity"):
+    with pytest.raises(duckdb.CatalogException, match="session_activity_in"):
         sync_sessions(con, refs_of(sample_dataset), opts)
     assert set(stored_ids(con)) == expected_ids(sample_dataset)
     assert con.execute("SELECT DISTINCT status FROM sync_runs").fetchall() == [("ok",)]

@@ -85,9 +85,13 @@ def assert_equals_its_rebuild(path: Path, tmp_path: Path) -> None:
 
 
 def derived_answers(path: Path) -> list[tuple]:
-    """The rows of the views read from derived storage (toolkit.store.derived)."""
+    """The rows of the views read from derived storage (toolkit.store.derived and
+    session_stores)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("SELECT * FROM user_names ORDER BY ALL").fetchall()
+        return [
+            con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall()
+            for view in ("user_names", "session_activity")
+        ]
 
 
 def older_copy(tmp_path: Path, version: int = 5) -> Path:

@@ -154,7 +154,8 @@ def _session_activity(
     computed = [
         fetch(
             con,
-            "SELECT * FROM session_activity WHERE session_org_id = $o AND session_id = $s",
+            "SELECT * FROM session_activity_in(false) "
+            "WHERE session_org_id = $o AND session_id = $s",
             {"o": org, "s": session},
         )
         for org, session in counted.join(current, on=keys, how="anti").select(keys).iter_rows()

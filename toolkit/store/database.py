@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from toolkit import config
 from toolkit.errors import DatabaseLockedError, ToolkitError, UsageError
-from toolkit.store import rebuild, typed
+from toolkit.store import derived, rebuild, typed
 from toolkit.store.digests import KnownDigests
 from toolkit.store.failures import storage_error
 from toolkit.store.records import KnownPage
@@ -34,6 +34,7 @@ MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/READ
 # until a checkpoint, and past the limit DuckDB moves them to a temporary file,
 # compressed, to read them back at the checkpoint ("The sync's memory: evictions").
 CHECKPOINT_THRESHOLD = "160MB"
+_CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
 
 
@@ -216,8 +217,14 @@ def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create this release's views as temporary ones over a read-only file's tables.
 
     The temporary catalog is searched first, so queries see the current views
-    even though the file still holds an older release's.
+    even though the file still holds an older release's. The derived storage
+    (`derived.TABLES`) is shadowed by empty temporary tables: rows computed by other
+    SQL, or tables the file lacks, so every view computes its rows from the typed ones.
     """
+    for _name, text in sql_files():  # derived rows of other SQL: read as none
+        for table, columns in _CREATE_TABLE.findall(text):
+            if table in derived.TABLES:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
     for name, text in sql_files():
         if name.startswith("0"):
             continue  # tables (00_ to 09_): unchanged within a schema version

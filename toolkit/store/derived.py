@@ -6,7 +6,9 @@ question and reply of the record at each query: most of what `qa_questions`,
 (`sql/07_derived_tables.sql`) holds it for the typed rows up to `derived_marks`, and
 the view merges the few rows stored since. `refresh()` folds those rows in; the sync
 calls it when it ends (through `toolkit.store.ledger`), and `fill()` recomputes
-everything from the typed tables (a rebuild, or a file from before this storage).
+everything from the typed tables (a rebuild, or a file from before this storage),
+with the per-session stores (`toolkit.store.session_stores`), whose SQL is part of
+`digest()`: rows computed by other SQL are computed again on a writable open.
 Typed rows are only appended between rebuilds, so the rows at or past a mark are
 exactly the new ones; a mark that no longer covers the rows it counted (rows removed
 by other means) makes `refresh()` start again from nothing.
@@ -15,16 +17,21 @@ by other means) makes `refresh()` start again from nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
 import duckdb
 
+from toolkit.store import session_stores
 from toolkit.store.transactions import transaction
 
 KIND = "derived"  # its row of typed_state
 # the typed tables user_names_store reads
 SOURCES = ("typed_qaa_question_events", "typed_qaa_question_reply_events")
+# every table of derived storage (a read-only open of a file written by other SQL reads
+# them as empty: toolkit.store.database)
+TABLES = ("user_names_store", "derived_marks", *(t for t, _ in session_stores.STORES))
 
 
 @cache
@@ -40,8 +47,10 @@ def _code(statement: str) -> bool:
 
 @cache
 def digest() -> str:
-    """A digest of the refresh statements: rows computed by other ones are recomputed."""
-    return hashlib.sha256("\0".join(statements()).encode()).hexdigest()[:16]
+    """A digest of the refresh statements and of the per-session stores' SQL
+    (`toolkit.store.session_stores`): rows computed by other ones are recomputed."""
+    text = "\0".join([*statements(), session_stores.digest()])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -60,19 +69,25 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
         return _refresh(con)
 
 
-def fill(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute the derived tables from all typed rows (after a rebuild or an upgrade)."""
+def fill(
+    con: duckdb.DuckDBPyConnection, on_progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Recompute the derived tables from all typed rows (after a rebuild or an upgrade),
+    and the per-session stores (`toolkit.store.session_stores`), reporting to
+    `on_progress` (events done, events in all)."""
     with transaction(con):
+        con.execute("DELETE FROM typed_state WHERE kind = ?", [KIND])
         _clear(con)
         read = _refresh(con)
-        con.execute("DELETE FROM typed_state WHERE kind = ?", [KIND])
+    session_stores.fill(con, on_progress)
+    with transaction(con):  # last: a fill killed before this is started again
         con.execute("INSERT INTO typed_state VALUES (?, ?, now())", [KIND, digest()])
     return read
 
 
 def _clear(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM user_names_store")
-    con.execute("DELETE FROM derived_marks")
+    con.execute("DELETE FROM derived_marks WHERE source = ANY(?)", [list(SOURCES)])
 
 
 def _refresh(con: duckdb.DuckDBPyConnection) -> int:
@@ -86,7 +101,7 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     for statement in statements():  # they read the rows past the marks, then move them
         con.execute(statement)
-    con.execute("DELETE FROM derived_marks")
+    con.execute("DELETE FROM derived_marks WHERE source = ANY(?)", [list(SOURCES)])
     for source, (_start, end, rows, _new) in marks.items():
         con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [source, end, rows])
     return read

@@ -50,7 +50,7 @@ def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None 
         rebuild(con, on_progress)
         return True
     if not derived.is_current(con):
-        derived.fill(con)
+        derived.fill(con, on_progress)
     return False
 
 

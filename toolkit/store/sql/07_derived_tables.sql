@@ -15,9 +15,25 @@ CREATE TABLE IF NOT EXISTS user_names_store (
     name_event_id VARCHAR NOT NULL
 );
 
--- one row per typed table the derived tables read; key source. The rows of `source`
--- with rowid < row_end (rows_covered of them) are in the derived tables: typed rows are
--- only appended between rebuilds, so the rows at or past row_end are the ones since.
+-- the rows of poll_results (40_poll_results.sql), kept per session by sync
+-- (toolkit.store.session_stores, like session_activity_store); key session_id,
+-- poll_id, question_id, option_id
+CREATE TABLE IF NOT EXISTS poll_results_store (
+    session_id VARCHAR NOT NULL,
+    poll_id VARCHAR,
+    question_id VARCHAR,
+    option_id VARCHAR,
+    option_title VARCHAR,
+    is_correct BOOLEAN,
+    votes BIGINT,
+    respondents BIGINT
+);
+
+-- one row per source of derived storage; key source. The rows of `source` with rowid
+-- < row_end (rows_covered of them) are in the derived tables: rows are only appended
+-- (typed rows between rebuilds), so the rows at or past row_end are the ones since.
+-- Sources: the typed tables user_names_store reads, and `events` for the per-session
+-- stores (toolkit.store.session_stores).
 CREATE TABLE IF NOT EXISTS derived_marks (
     source VARCHAR NOT NULL,
     row_end BIGINT NOT NULL,

@@ -14,15 +14,21 @@
 -- No CTE is read twice (DuckDB would materialize it, stopping a filter there) and
 -- session_id is never computed, so a filter on session_id reaches the events scan.
 
--- one row per option of a poll's current result; key session_id, poll_id, question_id, option_id
-CREATE OR REPLACE VIEW poll_results AS
+-- The rows of poll_results (one per option of a poll's current result; key session_id,
+-- poll_id, question_id, option_id) of every session, or with `only_recent` of the
+-- recent sessions (recent_sessions()): the `poll_results` view (70_stored_views.sql)
+-- reads the others from poll_results_store, which sync keeps with these. Each
+-- relation it reads is the view, or its twin over the recent sessions
+-- (35_recent_state.sql): `only_recent` is a constant, so the branch it rules out is
+-- removed when the query is planned.
+CREATE OR REPLACE MACRO poll_results_in(only_recent) AS TABLE
 WITH reviews AS (
     SELECT
         r.session_id,
         r.poll_answer_id,
         r.approval,
         json_transform(r.questions, '"MAP(VARCHAR, STRUCT(approval VARCHAR))"') AS question_reviews
-    FROM poll_answer_reviews AS r
+    FROM scoped_poll_answer_reviews(only_recent) AS r
     WHERE r.is_deleted IS NOT TRUE
 ),
 counted AS (
@@ -34,8 +40,8 @@ counted AS (
         c.option_id,
         c.poll_answer_id,
         coalesce(c.respondent_user_id, c.poll_answer_id) AS respondent
-    FROM poll_answer_options AS c
-    INNER JOIN polls AS p
+    FROM scoped_poll_answer_options(only_recent) AS c
+    INNER JOIN scoped_polls(only_recent) AS p
         ON p.session_id = c.session_id
         AND p.poll_id = c.poll_id
         AND p.active_poll_result_id = c.poll_result_id
@@ -57,7 +63,7 @@ option_rows AS (
         o.is_correct,
         CAST(NULL AS VARCHAR) AS poll_answer_id,
         CAST(NULL AS VARCHAR) AS respondent
-    FROM poll_options AS o
+    FROM scoped_poll_options(only_recent) AS o
     UNION ALL
     SELECT
         c.session_id,

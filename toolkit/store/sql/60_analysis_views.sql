@@ -377,15 +377,31 @@ FROM grouped AS g;
 -- user_names (one row per user who posted a question or reply under a name) is in
 -- 07_derived_tables.sql, beside the table it reads.
 
--- one row per session with events; key session_id
--- Counts per event in one GROUP BY, counts of resources from one row per resource
--- (cheaper than a DISTINCT per count); only the moderation steps that depend on the
--- order of versions come from event_activity, for the three types that have them.
-CREATE OR REPLACE VIEW session_activity AS
+-- The rows a computing macro reads from event_fields: every row when `only_recent`
+-- is false, else the rows of recent_sessions() (a semi join above each table's scan;
+-- with no recent session, each scan stops at once), so that a view over a store
+-- computes only the sessions the store lacks. `only_recent` is a constant: the branch
+-- it rules out is removed when the query is planned (one filter `NOT only_recent OR
+-- ...` kept the subquery's joins in every plan).
+CREATE OR REPLACE MACRO event_fields_in(only_recent) AS TABLE
+SELECT * FROM event_fields WHERE NOT only_recent
+UNION ALL
+SELECT * FROM event_fields
+WHERE only_recent AND session_id IN (SELECT r.session_id FROM recent_sessions() AS r);
+
+-- The rows of session_activity (one per session with events; key session_id) of every
+-- session, or with `only_recent` of recent_sessions(): the `session_activity` view
+-- (70_stored_views.sql) reads the others from session_activity_store, which sync
+-- keeps with these. Counts per event in one GROUP BY, counts of resources from one
+-- row per resource (cheaper than a DISTINCT per count); the moderation steps that
+-- depend on the order of versions (event_activity.is_moderation of the three types
+-- that have them: a question's status changed, or a question, reply or answer deleted
+-- by someone other than its poster) from a window over those types' rows alone.
+CREATE OR REPLACE MACRO session_activity_in(only_recent) AS TABLE
 WITH fields AS (
     SELECT f.session_org_id, f.session_id, f.actor_user_id, f.event_type,
         f.resource_id, f.action, f.is_deleted
-    FROM event_fields AS f
+    FROM event_fields_in(only_recent) AS f
 ),
 per_event AS (
     SELECT
@@ -428,12 +444,35 @@ resources AS (
     FROM per_resource AS r
     GROUP BY r.session_org_id, r.session_id
 ),
+ordered AS (
+    -- event_activity's window, over the three types' versions only
+    SELECT
+        f.session_org_id,
+        f.session_id,
+        f.event_type,
+        f.actor_user_id,
+        f.is_deleted,
+        f.status,
+        row_number() OVER w AS version_number,
+        coalesce(lag(f.is_deleted) OVER w, false) AS was_deleted,
+        lag(f.status) OVER w AS previous_status,
+        first_value(f.actor_user_id) OVER w AS poster_user_id
+    FROM event_fields_in(only_recent) AS f
+    WHERE f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
+    WINDOW w AS (
+        PARTITION BY f.session_id, f.event_type, f.resource_id
+        ORDER BY f.modified_ms ASC NULLS FIRST, f.event_at, f.event_id
+    )
+),
 ordered_steps AS (
-    SELECT a.session_org_id, a.session_id, count(*) AS step_count
-    FROM event_activity AS a
-    WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
-        AND a.is_moderation
-    GROUP BY a.session_org_id, a.session_id
+    SELECT o.session_org_id, o.session_id, count(*) AS step_count
+    FROM ordered AS o
+    WHERE o.event_type = 'qaaQuestion' AND o.version_number > 1
+            AND o.status IS DISTINCT FROM o.previous_status
+            AND NOT (o.is_deleted AND NOT o.was_deleted)
+        OR o.is_deleted AND NOT o.was_deleted
+            AND o.actor_user_id IS DISTINCT FROM o.poster_user_id
+    GROUP BY o.session_org_id, o.session_id
 )
 SELECT
     e.session_org_id,
@@ -453,6 +492,9 @@ LEFT JOIN resources AS r
     ON r.session_org_id = e.session_org_id AND r.session_id = e.session_id
 LEFT JOIN ordered_steps AS o
     ON o.session_org_id = e.session_org_id AND o.session_id = e.session_id;
+
+-- session_activity (one row per session with events) is in 70_stored_views.sql,
+-- over the store sync keeps.
 
 -- one row per poll version, with what changed since the version before; key event_id
 CREATE OR REPLACE VIEW poll_changes AS

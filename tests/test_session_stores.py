@@ -1,0 +1,220 @@
+"""Per-session stores (toolkit.store.session_stores): `session_activity` read from the
+store sync keeps, computed for the sessions with events since its last refresh.
+
+The oracle is the view as it was before the store (REFERENCE): computed over every
+event, its moderation steps from event_activity's windows. Refreshed or not, rebuilt,
+or read from a file whose stores other SQL computed, the view must answer exactly that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.store import database as db
+from toolkit.store import derived, ledger, rebuild, session_stores
+
+from .helpers import SESSION, insert_events
+from .scenario import OTHER_SESSION, all_events, other_session_events
+
+# session_activity as it was computed before the store, over every event
+REFERENCE = """
+SELECT * FROM (
+    WITH fields AS (
+        SELECT f.session_org_id, f.session_id, f.actor_user_id, f.event_type,
+            f.resource_id, f.action, f.is_deleted
+        FROM event_fields AS f
+    ),
+    per_event AS (
+        SELECT
+            f.session_org_id,
+            f.session_id,
+            count(*) AS event_count,
+            count(DISTINCT f.actor_user_id) AS actor_count,
+            count(*) FILTER (
+                WHERE f.event_type = 'qaaQuestionAction' AND f.action = 'upvote'
+            ) AS upvote_count,
+            count(*) FILTER (
+                WHERE f.event_type IN ('qaaQuestionAction', 'pollAnswerReview')
+                    AND f.action IS DISTINCT FROM 'upvote'
+                    AND f.action IS DISTINCT FROM 'removeUpvote'
+            ) AS action_count,
+            count(*) FILTER (
+                WHERE f.resource_id IS NULL
+                    AND f.event_type NOT IN (
+                        'qaaQuestionAction', 'pollAnswerReview', 'activePoll', 'session', 'qaa'
+                    )
+            ) AS unknown_event_count
+        FROM fields AS f
+        GROUP BY f.session_org_id, f.session_id
+    ),
+    per_resource AS (
+        SELECT f.session_org_id, f.session_id, f.event_type, f.resource_id,
+            bool_or(f.is_deleted) AS ever_deleted
+        FROM fields AS f
+        WHERE f.resource_id IS NOT NULL
+            AND f.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'poll', 'pollAnswer')
+        GROUP BY f.session_org_id, f.session_id, f.event_type, f.resource_id
+    ),
+    resources AS (
+        SELECT r.session_org_id, r.session_id,
+            count(*) FILTER (WHERE r.event_type = 'qaaQuestion') AS question_count,
+            count(*) FILTER (WHERE r.event_type = 'qaaQuestionReply') AS reply_count,
+            count(*) FILTER (WHERE r.event_type = 'poll') AS poll_count,
+            count(*) FILTER (WHERE r.event_type = 'pollAnswer') AS poll_answer_count,
+            count(*) FILTER (WHERE r.ever_deleted) AS deleted_item_count
+        FROM per_resource AS r
+        GROUP BY r.session_org_id, r.session_id
+    ),
+    ordered_steps AS (
+        SELECT a.session_org_id, a.session_id, count(*) AS step_count
+        FROM event_activity AS a
+        WHERE a.event_type IN ('qaaQuestion', 'qaaQuestionReply', 'pollAnswer')
+            AND a.is_moderation
+        GROUP BY a.session_org_id, a.session_id
+    )
+    SELECT
+        e.session_org_id,
+        e.session_id,
+        CAST(e.event_count AS BIGINT) AS event_count,
+        CAST(e.actor_count AS BIGINT) AS actor_count,
+        CAST(coalesce(r.question_count, 0) AS BIGINT) AS question_count,
+        CAST(coalesce(r.reply_count, 0) AS BIGINT) AS reply_count,
+        CAST(e.upvote_count AS BIGINT) AS upvote_count,
+        CAST(coalesce(r.poll_count, 0) AS BIGINT) AS poll_count,
+        CAST(coalesce(r.poll_answer_count, 0) AS BIGINT) AS poll_answer_count,
+        CAST(e.action_count + coalesce(o.step_count, 0) AS BIGINT) AS moderation_count,
+        CAST(coalesce(r.deleted_item_count, 0) AS BIGINT) AS deleted_item_count,
+        CAST(e.unknown_event_count AS BIGINT) AS unknown_event_count
+    FROM per_event AS e
+    LEFT JOIN resources AS r
+        ON r.session_org_id = e.session_org_id AND r.session_id = e.session_id
+    LEFT JOIN ordered_steps AS o
+        ON o.session_org_id = e.session_org_id AND o.session_id = e.session_id
+) ORDER BY ALL
+"""
+
+VIEW = "SELECT * FROM session_activity ORDER BY ALL"
+STORE = "SELECT * FROM session_activity_store ORDER BY ALL"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = db.connect(tmp_path / "x.duckdb")
+    yield connection
+    connection.close()
+
+
+def recent(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT * FROM recent_sessions() ORDER BY 1").fetchall()]
+
+
+def reference(con) -> list[tuple]:
+    return con.execute(REFERENCE).fetchall()
+
+
+def test_the_view_answers_as_before_refreshed_or_not(con):
+    insert_events(con, all_events())  # a sync's commits, before its end's refresh
+    assert recent(con) == [SESSION]
+    assert con.execute(VIEW).fetchall() == reference(con)
+    assert len(reference(con)) == 1
+    ledger.refresh_sessions_activity(con, [])  # the sessions since the mark: all here
+    assert recent(con) == []
+    assert con.execute(STORE).fetchall() == con.execute(VIEW).fetchall() == reference(con)
+    insert_events(con, other_session_events(), sync_id=2)  # a killed sync's commit
+    assert recent(con) == [OTHER_SESSION]
+    assert con.execute(VIEW).fetchall() == reference(con)
+    assert len(reference(con)) == 2 and len(con.execute(STORE).fetchall()) == 1
+    ledger.refresh_sessions_activity(con, [])  # the next sync's end: the killed one's too
+    assert recent(con) == []
+    assert con.execute(STORE).fetchall() == con.execute(VIEW).fetchall() == reference(con)
+    ledger.refresh_sessions_activity(con, [])  # a re-sync that adds nothing
+    assert con.execute(STORE).fetchall() == reference(con)
+
+
+POLL_RESULTS = "SELECT * FROM poll_results ORDER BY ALL"
+# poll_results as it was computed before the store: the same query over the views
+POLL_REFERENCE = "SELECT * FROM poll_results_in(false) ORDER BY ALL"
+TWINS = (
+    "polls",
+    "poll_answers",
+    "poll_answer_reviews",
+    "poll_options",
+    "poll_answer_parts",
+    "poll_answer_options",
+)
+
+
+def test_poll_results_answer_as_before_refreshed_or_not(con):
+    insert_events(con, all_events())
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+    ledger.refresh_sessions_activity(con, [])
+    stored = con.execute("SELECT * FROM poll_results_store ORDER BY ALL").fetchall()
+    assert stored == con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+    assert len(stored) == 3
+    insert_events(con, other_session_events(), sync_id=2)
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+
+
+@pytest.mark.parametrize("view", TWINS)
+def test_each_twin_over_the_recent_sessions_is_its_view_restricted_to_them(con, view):
+    insert_events(con, all_events())
+    ledger.refresh_sessions_activity(con, [])
+    insert_events(con, other_session_events(), sync_id=2)
+    for both in (False, True):  # recent: the other session (no polls), then both
+        restricted = con.execute(
+            f"SELECT * FROM {view} WHERE session_id IN "
+            "(SELECT session_id FROM recent_sessions()) ORDER BY ALL"
+        ).fetchall()
+        assert con.execute(f"SELECT * FROM {view}_recent() ORDER BY ALL").fetchall() == restricted
+        assert bool(restricted) == both
+        con.execute("DELETE FROM derived_marks WHERE source = 'events'")
+
+
+def test_a_rebuild_fills_the_store_and_its_mark_as_the_refreshes_did(con):
+    insert_events(con, all_events())
+    ledger.refresh_sessions_activity(con, [])
+    insert_events(con, other_session_events(), sync_id=2)
+    ledger.refresh_sessions_activity(con, [])
+    marks = "SELECT * FROM derived_marks WHERE source = 'events'"
+    stored, marked = con.execute(STORE).fetchall(), con.execute(marks).fetchall()
+    rebuild.rebuild(con)
+    assert con.execute(STORE).fetchall() == stored == reference(con)
+    assert con.execute(marks).fetchall() == marked
+    assert con.execute(POLL_RESULTS).fetchall() == con.execute(POLL_REFERENCE).fetchall()
+    assert recent(con) == []
+
+
+def test_a_mark_that_no_longer_counts_its_events_makes_every_session_recent(con):
+    insert_events(con, all_events() + other_session_events())
+    ledger.refresh_sessions_activity(con, [])
+    con.execute("UPDATE derived_marks SET rows_covered = 1 WHERE source = 'events'")
+    end, _rows, since = session_stores.since_mark(con)
+    assert len(since) == 2 and end == con.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_a_read_only_open_of_stores_other_sql_computed_reads_none_of_them(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    insert_events(con, all_events() + other_session_events())
+    ledger.refresh_sessions_activity(con, [])
+    expected = reference(con)
+    # as another release left it: its own SQL, and its rows in the store
+    con.execute("UPDATE session_activity_store SET question_count = 99")
+    con.execute("UPDATE typed_state SET digest = 'other' WHERE kind = ?", [derived.KIND])
+    con.execute("UPDATE schema_version SET sql_digest = ?", [f"{db.SCHEMA_VERSION}:0"])
+    con.close()
+    reader = db.connect(path, read_only=True)
+    try:
+        assert reader.execute(VIEW).fetchall() == expected  # computed, store unread
+        assert reader.execute("SELECT count(*) FROM session_activity_store").fetchone() == (0,)
+    finally:
+        reader.close()
+    con = db.connect(path)  # the upgrade: the stores computed again
+    try:
+        assert derived.is_current(con)
+        assert con.execute(STORE).fetchall() == con.execute(VIEW).fetchall() == expected
+        assert recent(con) == []
+    finally:
+        con.close()
