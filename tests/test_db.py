@@ -237,3 +237,15 @@ def test_one_insert_of_several_runs_keeps_each_events_run_and_types_them(tmp_pat
     runs = con.execute("SELECT sync_id, count(*) FROM events GROUP BY 1 ORDER BY 1").fetchall()
     assert runs == [(first, 4), (second, 2)]
     assert con.execute("SELECT count(*) FROM typed_qaa_events").fetchall() == [(6,)]
+
+
+def test_every_connection_turns_off_the_optimizer_that_scans_stored_views_whole(tmp_path):
+    # bench/README.md: with common_subplan, session_activity at 10M read every typed row
+    path = tmp_path / "x.duckdb"
+    for read_only in (False, True):
+        con = db.connect(path, read_only=read_only)
+        try:
+            setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+            assert "common_subplan" in setting[0].lower()
+        finally:
+            con.close()
