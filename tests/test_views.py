@@ -1297,3 +1297,18 @@ def test_a_view_reads_only_views_of_its_own_or_an_earlier_file():
     for position, (name, text) in enumerate(files):
         for used in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", text):
             assert defined_in.get(used, -1) <= position, (name, used)
+
+
+def test_the_latest_version_gives_every_column_even_a_missing_one(con):
+    # v2 is the latest (greater modifiedAtMs) and has no text: the question's text is
+    # NULL, not v1's; a version without modifiedAtMs counts as the oldest, whatever
+    # its envelope time
+    base = {"type": "qaaQuestion", "questionId": "q1", "createdAtMs": T0}
+    v1 = envelope({**base, "modifiedAtMs": T0 + 1000, "text": "old"}, T0 + 1000)
+    v2 = envelope({**base, "modifiedAtMs": T0 + 2000, "status": "live"}, T0 + 2000)
+    v3 = envelope({**base, "text": "no modifiedAtMs"}, T0 + 9000)
+    insert_events(con, [v1, v2, v3])
+    row = con.execute(
+        "SELECT text, status, version_count FROM qaa_questions WHERE question_id = 'q1'"
+    ).fetchall()
+    assert row == [(None, "live", 3)]
