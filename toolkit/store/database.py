@@ -8,7 +8,6 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -20,6 +19,7 @@ from toolkit.store import derived, rebuild, typed
 from toolkit.store.digests import KnownDigests
 from toolkit.store.failures import storage_error
 from toolkit.store.records import KnownPage
+from toolkit.store.sqlfiles import sql_files
 from toolkit.store.transactions import raise_if_interrupt, transaction
 
 # 2: session_activity_store; 3: events.envelope_extra; 4: stored_pages; 5: meetings;
@@ -36,13 +36,6 @@ MEMORY_LIMIT = "192MB"  # a sync's DuckDB share of the 500 MB budget (bench/READ
 CHECKPOINT_THRESHOLD = "160MB"
 _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
 _LOCK_RE = re.compile(r"Conflicting lock is held in (\S+)(?: \(PID (\d+)\))?")
-
-
-def sql_files() -> list[tuple[str, str]]:
-    """The package's SQL files as (name, text), in the order they are applied."""
-    folder = resources.files("toolkit.store") / "sql"
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
 
 
 @functools.cache  # the package's files do not change while it runs; a sync opens often
@@ -226,11 +219,12 @@ def _apply_temp_views(con: duckdb.DuckDBPyConnection) -> None:
     (`derived.TABLES`) is shadowed by empty temporary tables: rows computed by other
     SQL, or tables the file lacks, so every view computes its rows from the typed ones.
     """
-    for _name, text in sql_files():  # derived rows of other SQL: read as none
+    files = sql_files()
+    for _name, text in files:  # derived rows of other SQL: read as none
         for table, columns in _CREATE_TABLE.findall(text):
             if table in derived.TABLES:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
-    for name, text in sql_files():
+    for name, text in files:
         if name.startswith("0"):
             continue  # tables (00_ to 09_): unchanged within a schema version
         text = text.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW")

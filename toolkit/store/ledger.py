@@ -83,11 +83,10 @@ def refresh_sessions_activity(con: duckdb.DuckDBPyConnection, keys: list[tuple[s
     counted before.
     """
     derived.refresh(con)
-    end, rows, recent = session_stores.since_mark(con)
+    end, rows, recent = session_stores.since_mark(con)  # rows: every event of the record
     behind = _behind(con, list(dict.fromkeys([*keys, *recent])))
-    total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     sessions = list(dict.fromkeys(s for _, s in behind))
-    if len(behind) < SESSIONS_AT_ONCE or sum(behind.values()) * 2 < total:
+    if len(behind) < SESSIONS_AT_ONCE or sum(behind.values()) * 2 < rows:
         for session_id in sessions:
             session_stores.recompute(con, session_id)
     else:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from importlib import resources
 
 import duckdb
 
+from toolkit.store.sqlfiles import sql_files
 from toolkit.store.transactions import transaction
 
 MARK = "events"  # the source of the events' row of derived_marks
@@ -42,11 +42,7 @@ CHUNK_EVENTS = 500_000  # events per pass of `recompute_ranges`: memory, not tim
 def digest() -> str:
     """A digest of the SQL that computes the stores' rows: rows computed by other SQL
     are recomputed (`toolkit.store.derived.is_current`)."""
-    folder = resources.files("toolkit.store") / "sql"
-    text = "\0".join(
-        (folder / name).read_text(encoding="utf-8")
-        for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    )
+    text = "\0".join(text for _name, text in sql_files())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

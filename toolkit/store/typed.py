@@ -18,11 +18,11 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from importlib import resources
 
 import duckdb
 
 from toolkit.store.records import EVENT_TYPES
+from toolkit.store.sqlfiles import fill_files
 
 SOURCE = "_new_events"  # the relation each fill statement reads
 # the typed tables and the sessions' numbers they refer to, emptied by a rebuild
@@ -45,16 +45,14 @@ EXTRA = ("session_keys", "other")  # fill/*.sql beside the documented types' own
 @cache
 def fill_statements() -> dict[str, str]:
     """The fill statement of each documented event type."""
-    folder = resources.files("toolkit.store") / "fill"
-    return {name: (folder / f"{name}.sql").read_text(encoding="utf-8") for name in EVENT_TYPES}
+    return fill_files(EVENT_TYPES)
 
 
 @cache
 def other_statements() -> dict[str, str]:
     """The statements numbering the new sessions (`session_keys`, run first) and
     storing the events of undocumented types (`other`)."""
-    folder = resources.files("toolkit.store") / "fill"
-    return {name: (folder / f"{name}.sql").read_text(encoding="utf-8") for name in EXTRA}
+    return fill_files(EXTRA)
 
 
 @cache
