@@ -338,7 +338,7 @@ def event_digest(con: Source, session_id: str) -> str:
 def _event_digest(con: duckdb.DuckDBPyConnection, session_id: str) -> str:
     digest = hashlib.sha256()
     cursor = con.execute(
-        "SELECT event_id FROM events WHERE session_id = $session_id ORDER BY event_id",
+        "SELECT event_id FROM session_events($session_id) ORDER BY event_id",
         {"session_id": session_id},
     )
     separator = b""
@@ -377,9 +377,8 @@ def _audit_summary(con: duckdb.DuckDBPyConnection, session_id: str) -> pl.DataFr
             s.is_settled, s.resync_after,
             m.title, m.host_email, m.host_display_name,
             m."start" AS scheduled_start, m."end" AS scheduled_end
-        FROM session_status AS s
+        FROM session_status_of($session_id) AS s
         LEFT JOIN meetings AS m ON m.session_id = s.session_id
-        WHERE s.session_id = $session_id
         """,
         {"session_id": session_id},
     )

@@ -31,7 +31,12 @@ KIND = "derived"  # its row of typed_state
 SOURCES = ("typed_qaa_question_events", "typed_qaa_question_reply_events")
 # every table of derived storage (a read-only open of a file written by other SQL reads
 # them as empty: toolkit.store.database)
-TABLES = ("user_names_store", "derived_marks", *(t for t, _ in session_stores.STORES))
+TABLES = (
+    "user_names_store",
+    "derived_marks",
+    "session_rows",
+    *(t for t, _ in session_stores.STORES),
+)
 
 
 @cache

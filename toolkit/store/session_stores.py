@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from toolkit.store import session_rows
 from toolkit.store.sqlfiles import sql_files
 from toolkit.store.transactions import transaction
 
@@ -68,10 +69,12 @@ def since_mark(con: duckdb.DuckDBPyConnection) -> tuple[int, int, Keys]:
 
 
 def set_mark(con: duckdb.DuckDBPyConnection, end: int, rows: int) -> None:
-    """Mark the events before rowid `end` (`rows` of them) as in the stores."""
+    """Mark the events before rowid `end` (`rows` of them) as in the stores, and
+    spanned by `session_rows` (`toolkit.store.session_rows`)."""
     with transaction(con):
         con.execute("DELETE FROM derived_marks WHERE source = ?", [MARK])
         con.execute("INSERT INTO derived_marks VALUES (?, ?, ?)", [MARK, end, rows])
+        session_rows.extend(con, end, rows)
 
 
 def recompute(con: duckdb.DuckDBPyConnection, session_id: str) -> None:

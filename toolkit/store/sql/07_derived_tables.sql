@@ -29,11 +29,23 @@ CREATE TABLE IF NOT EXISTS poll_results_store (
     respondents BIGINT
 );
 
+-- where a session's events lie in `events`: one row per session and refresh of the
+-- per-session stores (toolkit.store.session_rows), spanning the rowids of the session's
+-- events stored since the refresh before; covers the events before the
+-- 'session_rows' row of derived_marks. `events` is the record as received and has no
+-- session number, so a filter on a session id alone reads every row group of it; a
+-- rowid span lets DuckDB skip the others (session_events(sid), 50_status.sql).
+CREATE TABLE IF NOT EXISTS session_rows (
+    session_id VARCHAR NOT NULL,
+    row_start BIGINT NOT NULL,
+    row_end BIGINT NOT NULL
+);
+
 -- one row per source of derived storage; key source. The rows of `source` with rowid
 -- < row_end (rows_covered of them) are in the derived tables: rows are only appended
 -- (typed rows between rebuilds), so the rows at or past row_end are the ones since.
--- Sources: the typed tables user_names_store reads, and `events` for the per-session
--- stores (toolkit.store.session_stores).
+-- Sources: the typed tables user_names_store reads, `events` for the per-session
+-- stores (toolkit.store.session_stores), and `session_rows` (the events it spans).
 CREATE TABLE IF NOT EXISTS derived_marks (
     source VARCHAR NOT NULL,
     row_end BIGINT NOT NULL,
