@@ -15,7 +15,7 @@ import pytest
 from toolkit.store import database as db
 from toolkit.store import derived, ledger, rebuild, session_stores
 
-from .helpers import SESSION, insert_events
+from .helpers import SESSION, T0, envelope, insert_events
 from .scenario import OTHER_SESSION, all_events, other_session_events
 
 # session_activity as it was computed before the store, over every event
@@ -218,3 +218,75 @@ def test_a_read_only_open_of_stores_other_sql_computed_reads_none_of_them(tmp_pa
         assert recent(con) == []
     finally:
         con.close()
+
+
+# qaa_questions and poll_answers as they were computed before their stores: the latest
+# version of each resource by a window over every version of the history view
+CURRENT = {
+    "qaa_questions": ("qaa_question_events", "question_id"),
+    "poll_answers": ("poll_answer_events", "poll_answer_id"),
+}
+
+
+def current_reference(con, view: str) -> list[tuple]:
+    history, key = CURRENT[view]
+    columns = ", ".join(
+        row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()
+    )  # the view's columns, in its order
+    return con.execute(
+        f"""
+        SELECT {columns} FROM (
+            SELECT h.*,
+                min(h.event_at) OVER w AS first_event_at,
+                max(h.event_at) OVER w AS last_event_at,
+                CAST(count(*) OVER w AS BIGINT) AS version_count,
+                row_number() OVER w AS version_rank
+            FROM {history} AS h
+            WINDOW w AS (
+                PARTITION BY h.session_id, h.{key}, CASE WHEN h.{key} IS NULL THEN h.event_id END
+                ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            )
+        ) WHERE version_rank = 1 ORDER BY ALL
+        """
+    ).fetchall()
+
+
+def versions(at: int, session: str = SESSION) -> list[dict]:
+    """Versions that test the order: no key (twice), no modifiedAtMs, a tie on it."""
+    question = {"type": "qaaQuestion", "text": "v", "isDeleted": False}
+    answer = {"type": "pollAnswer", "pollId": "p1", "options": ["o1"]}
+    shapes = [
+        {**question, "questionId": "q-edge", "modifiedAtMs": at},
+        {**question, "questionId": "q-edge", "modifiedAtMs": at, "text": "tie, later event"},
+        {**question, "questionId": "q-edge", "text": "no modifiedAtMs"},
+        {**question, "text": "no questionId"},
+        {**question, "text": "no questionId either"},
+        {**answer, "pollAnswerId": "a-edge", "modifiedAtMs": at + 5},
+        {**answer, "pollAnswerId": "a-edge", "modifiedAtMs": at, "isDeleted": True},
+        {**answer, "text": "no pollAnswerId"},
+    ]
+    return [envelope(data, at + i, session=session) for i, data in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("view", CURRENT)
+def test_stored_current_versions_answer_as_the_window_over_every_version(con, view):
+    def answers_as_before() -> None:
+        rows = con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall()
+        assert rows == current_reference(con, view)
+
+    insert_events(con, all_events() + versions(T0))
+    answers_as_before()  # every session recent: computed
+    ledger.refresh_sessions_activity(con, [])
+    answers_as_before()  # every session from the store
+    stored = con.execute(f"SELECT count(*) FROM {view}_store").fetchone()[0]
+    assert stored == len(current_reference(con, view)) > 3
+    # new versions of stored resources, and a killed sync's other session: recent again
+    insert_events(con, versions(T0 + 10_000) + other_session_events(), sync_id=2)
+    assert recent(con) == [SESSION, OTHER_SESSION]
+    answers_as_before()
+    ledger.refresh_sessions_activity(con, [])
+    answers_as_before()
+    rebuild.rebuild(con)  # typed rows again, so other rowids: the store filled again
+    answers_as_before()
+    assert recent(con) == []

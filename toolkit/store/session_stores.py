@@ -33,6 +33,9 @@ MARK = "events"  # the source of the events' row of derived_marks
 # each store: its table and the table macro computing its rows (an argument `false`:
 # every session's)
 STORES = (
+    # first: the other stores' macros read the current views, which read these
+    ("qaa_questions_store", "qaa_questions_in"),
+    ("poll_answers_store", "poll_answers_in"),
     ("session_activity_store", "session_activity_in"),
     ("poll_results_store", "poll_results_in"),
 )

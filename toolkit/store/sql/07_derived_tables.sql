@@ -15,6 +15,30 @@ CREATE TABLE IF NOT EXISTS user_names_store (
     name_event_id VARCHAR NOT NULL
 );
 
+-- the current version of each question and poll answer (qaa_questions and
+-- poll_answers, 20_current_views.sql), kept per session by sync
+-- (toolkit.store.session_stores): the typed row of the latest version by its rowid,
+-- and the span of the versions; key session_id, row_id (see qaa_questions_in and
+-- poll_answers_in, 15_current_versions.sql). Typed rows are only appended between
+-- rebuilds, and a rebuild fills these again.
+CREATE TABLE IF NOT EXISTS qaa_questions_store (
+    session_no INTEGER NOT NULL,
+    session_id VARCHAR NOT NULL,
+    row_id BIGINT NOT NULL,
+    first_event_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    last_event_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    version_count BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS poll_answers_store (
+    session_no INTEGER NOT NULL,
+    session_id VARCHAR NOT NULL,
+    row_id BIGINT NOT NULL,
+    first_event_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    last_event_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    version_count BIGINT NOT NULL
+);
+
 -- the rows of poll_results (40_poll_results.sql), kept per session by sync
 -- (toolkit.store.session_stores, like session_activity_store); key session_id,
 -- poll_id, question_id, option_id

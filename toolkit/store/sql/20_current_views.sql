@@ -6,7 +6,8 @@
 -- with other keyless versions. qaaQuestionAction is not a resource: it has only
 -- its history view. Each view names the window over a resource's versions once
 -- (WINDOW versions: latest first, frame spanning all), so one sort serves the
--- aggregates and row_number().
+-- aggregates and row_number(). qaa_questions and poll_answers read the versions
+-- stored per session (15_current_versions.sql).
 
 -- one row per Slido session; key session_id. The meeting's title, host and scheduled
 -- times come from `meetings` (NULL where `discover` has not found it).
@@ -68,7 +69,7 @@ QUALIFY row_number() OVER versions = 1;
 CREATE OR REPLACE VIEW qaa_questions AS
 SELECT
     h.session_org_id,
-    h.session_id,
+    s.session_id,
     h.question_id,
     h.created_at,
     h.modified_at,
@@ -87,16 +88,15 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER versions AS first_event_at,
-    max(h.event_at) OVER versions AS last_event_at,
-    CAST(count(*) OVER versions AS BIGINT) AS version_count
-FROM qaa_question_events AS h
-WINDOW versions AS (
-    PARTITION BY h.session_id, h.question_id, CASE WHEN h.question_id IS NULL THEN h.event_id END
-    ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-)
-QUALIFY row_number() OVER versions = 1;
+    s.first_event_at,
+    s.last_event_at,
+    s.version_count
+FROM qaa_questions_store AS s
+JOIN session_keys AS k USING (session_no, session_id)
+JOIN typed_qaa_question_events AS h ON h.session_no = s.session_no AND h.rowid = s.row_id
+WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
+UNION ALL
+SELECT * FROM qaa_questions_recent();
 
 -- one row per reply to a question (its latest version); key session_id, reply_id
 CREATE OR REPLACE VIEW qaa_question_replies AS
@@ -171,7 +171,7 @@ QUALIFY row_number() OVER versions = 1;
 CREATE OR REPLACE VIEW poll_answers AS
 SELECT
     h.session_org_id,
-    h.session_id,
+    s.session_id,
     h.poll_answer_id,
     h.created_at,
     h.modified_at,
@@ -187,16 +187,15 @@ SELECT
     h.event_id,
     h.event_at,
     h.actor_user_id,
-    min(h.event_at) OVER versions AS first_event_at,
-    max(h.event_at) OVER versions AS last_event_at,
-    CAST(count(*) OVER versions AS BIGINT) AS version_count
-FROM poll_answer_events AS h
-WINDOW versions AS (
-    PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
-    ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-)
-QUALIFY row_number() OVER versions = 1;
+    s.first_event_at,
+    s.last_event_at,
+    s.version_count
+FROM poll_answers_store AS s
+JOIN session_keys AS k USING (session_no, session_id)
+JOIN typed_poll_answer_events AS h ON h.session_no = s.session_no AND h.rowid = s.row_id
+WHERE s.session_id NOT IN (SELECT r.session_id FROM recent_sessions() AS r)
+UNION ALL
+SELECT * FROM poll_answers_recent();
 
 -- one row per reviewed poll answer (its review's latest version); key session_id, poll_answer_id
 CREATE OR REPLACE VIEW poll_answer_reviews AS

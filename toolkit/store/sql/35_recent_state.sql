@@ -1,5 +1,5 @@
--- The current state of the recent sessions (recent_sessions(): those with events
--- stored since the per-session stores' last refresh), which the views over those
+-- The current state of the recent sessions (recent_sessions(), 15_current_versions.sql:
+-- those with events stored since the per-session stores' last refresh), which the views over those
 -- stores (70_stored_views.sql) compute themselves. Each macro is its view's query
 -- with every relation it reads restricted to those sessions: a semi join above each
 -- typed table's scan (none recent: the scan stops at once), so nothing here costs
@@ -8,18 +8,6 @@
 -- the views macros themselves: a view's plan then kept the recent branch's joins, and
 -- the nested views must go on reading the current views by name (the report's
 -- session snapshots: toolkit.analysis.query.session_read_once).
-
--- The sessions with events stored since the per-session stores were last refreshed
--- (toolkit.store.session_stores: events at or past the 'events' row of derived_marks;
--- every session when there is none): those whose rows the views over the stores
--- (70_stored_views.sql) compute themselves. Events are only appended, so this reads
--- the few rows added since.
-CREATE OR REPLACE MACRO recent_sessions() AS TABLE
-SELECT DISTINCT e.session_id
-FROM events AS e
-WHERE e.rowid >= coalesce(
-    (SELECT max(m.row_end) FROM derived_marks AS m WHERE m.source = 'events'), 0
-);
 
 -- the rows of polls of the recent sessions
 CREATE OR REPLACE MACRO polls_recent() AS TABLE
@@ -56,38 +44,6 @@ FROM poll_events AS h
 WHERE h.session_id IN (SELECT r.session_id FROM recent_sessions() AS r)
 WINDOW versions AS (
     PARTITION BY h.session_id, h.poll_id, CASE WHEN h.poll_id IS NULL THEN h.event_id END
-    ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-)
-QUALIFY row_number() OVER versions = 1;
-
--- the rows of poll_answers of the recent sessions
-CREATE OR REPLACE MACRO poll_answers_recent() AS TABLE
-SELECT
-    h.session_org_id,
-    h.session_id,
-    h.poll_answer_id,
-    h.created_at,
-    h.modified_at,
-    h.is_deleted,
-    h.poll_id,
-    h.poll_result_id,
-    h.respondent_user_id,
-    h.is_anonymous,
-    h.text,
-    h.options,
-    h.question_answers,
-    h.data_session_id,
-    h.event_id,
-    h.event_at,
-    h.actor_user_id,
-    min(h.event_at) OVER versions AS first_event_at,
-    max(h.event_at) OVER versions AS last_event_at,
-    CAST(count(*) OVER versions AS BIGINT) AS version_count
-FROM poll_answer_events AS h
-WHERE h.session_id IN (SELECT r.session_id FROM recent_sessions() AS r)
-WINDOW versions AS (
-    PARTITION BY h.session_id, h.poll_answer_id, CASE WHEN h.poll_answer_id IS NULL THEN h.event_id END
     ORDER BY h.modified_at DESC NULLS LAST, h.event_at DESC, h.event_id DESC
     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
 )
