@@ -1,9 +1,13 @@
 """Per-session stores of whole-record views, refreshed for the sessions a sync touched.
 
 `session_activity` and `poll_results` computed over the whole record cost passes of
-windows over every event (11.8 s and 5.4 s at 10M events). Sync keeps their rows per
-session in `session_activity_store` (`sql/00_tables.sql`) and `poll_results_store`
-(`sql/07_derived_tables.sql`). The views (`sql/70_stored_views.sql`) read those rows
+windows over every event (11.8 s and 5.4 s at 10M events), and `qaa_questions` and
+`poll_answers` a window over every version (1.7 and 1.1 s), which the nested views
+read again. Sync keeps their rows per session in `session_activity_store`
+(`sql/00_tables.sql`), `poll_results_store`, and for the current versions only each
+latest version's typed rowid and the span of its versions, `qaa_questions_store` and
+`poll_answers_store` (`sql/07_derived_tables.sql`). The views (`sql/70_stored_views.sql`,
+and `sql/20_current_views.sql` for the current versions) read those rows
 for every session but the recent ones: the sessions with events at or past the
 `events` row of `derived_marks` (the table macro `recent_sessions()`), which they
 compute from the typed rows, restricted at each scan (`session_activity_in(true)`,
