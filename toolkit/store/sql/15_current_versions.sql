@@ -10,7 +10,7 @@
 -- The sessions with events stored since the per-session stores were last refreshed
 -- (toolkit.store.session_stores: events at or past the 'events' row of derived_marks;
 -- every session when there is none): those whose rows the views over the stores
--- (70_stored_views.sql) compute themselves. Events are only appended, so this reads
+-- (20_current_views.sql, 70_stored_views.sql) compute themselves. Events are only appended, so this reads
 -- the few rows added since.
 CREATE OR REPLACE MACRO recent_sessions() AS TABLE
 SELECT DISTINCT e.session_id
