@@ -101,7 +101,10 @@ SELECT
 FROM parsed;
 
 -- Each current answer split into parts: its root (a simple poll: question_id NULL)
--- and, for a survey, one part per question; the two views below read it.
+-- and, for a survey, one part per question; the two views below read it. The roots
+-- and the survey parts are two branches: most answers have no questionAnswers, and
+-- unnesting a list for each of them cost more than the rest (10M events:
+-- poll_answer_parts 0.84 -> 0.66 s).
 
 -- one row per part of a current answer; key session_id, poll_answer_id, part.key
 CREATE OR REPLACE VIEW poll_answer_parts AS
@@ -113,13 +116,22 @@ SELECT
     a.respondent_user_id,
     a.is_deleted,
     a.is_anonymous,
-    unnest(list_prepend(
-        {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}},
-        map_entries(json_transform(
-            a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
-        ))
-    )) AS part
-FROM poll_answers AS a;
+    {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}} AS part
+FROM poll_answers AS a
+UNION ALL
+SELECT
+    a.session_id,
+    a.poll_answer_id,
+    a.poll_id,
+    a.poll_result_id,
+    a.respondent_user_id,
+    a.is_deleted,
+    a.is_anonymous,
+    unnest(map_entries(json_transform(
+        a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
+    ))) AS part
+FROM poll_answers AS a
+WHERE a.question_answers IS NOT NULL;
 
 -- Options chosen at the root of an answer (a simple poll: question_id NULL) or per
 -- survey question.

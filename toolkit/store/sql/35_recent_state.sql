@@ -132,13 +132,22 @@ SELECT
     a.respondent_user_id,
     a.is_deleted,
     a.is_anonymous,
-    unnest(list_prepend(
-        {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}},
-        map_entries(json_transform(
-            a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
-        ))
-    )) AS part
-FROM poll_answers_recent() AS a;
+    {'key': CAST(NULL AS VARCHAR), 'value': {'options': a.options, 'text': a.text}} AS part
+FROM poll_answers_recent() AS a
+UNION ALL
+SELECT
+    a.session_id,
+    a.poll_answer_id,
+    a.poll_id,
+    a.poll_result_id,
+    a.respondent_user_id,
+    a.is_deleted,
+    a.is_anonymous,
+    unnest(map_entries(json_transform(
+        a.question_answers, '"MAP(VARCHAR, STRUCT(options JSON, text VARCHAR))"'
+    ))) AS part
+FROM poll_answers_recent() AS a
+WHERE a.question_answers IS NOT NULL;
 
 -- the rows of poll_answer_options of the recent sessions
 CREATE OR REPLACE MACRO poll_answer_options_recent() AS TABLE
