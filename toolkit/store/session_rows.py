@@ -33,6 +33,8 @@ def extend(con: duckdb.DuckDBPyConnection, end: int, rows: int) -> None:
     if before != covered:  # rows removed under the mark: every span again
         con.execute("DELETE FROM session_rows")
         start = 0
+    if end <= start:  # nothing new; a mark never moves back over spans it covers
+        return
     con.execute(
         """
         INSERT INTO session_rows
