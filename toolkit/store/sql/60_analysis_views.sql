@@ -10,7 +10,8 @@
 -- one row per event, with the data properties the analysis reads; key event_id
 -- Read from the typed tables (each documented type's typed and `f_` columns), and
 -- for any other type parsed from `data` here (typed_other_events); each branch reads
--- one table, so a filter on session_id reaches every scan.
+-- one table, so a filter on session_id reaches every scan. session_no last: the
+-- session's number (session_keys), a cheap key to group a session's rows by.
 CREATE OR REPLACE VIEW event_fields AS
 SELECT
     event_id, event_at, session_org_id, session_id, actor_user_id,
@@ -23,7 +24,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(f_text, f_title), '') AS content_text
+    nullif(coalesce(f_text, f_title), '') AS content_text,
+    session_no
 FROM typed_session_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -37,7 +39,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(f_text, f_title), '') AS content_text
+    nullif(coalesce(f_text, f_title), '') AS content_text,
+    session_no
 FROM typed_qaa_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -51,7 +54,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     status AS status,
     f_action AS action,
-    nullif(coalesce(text, f_title), '') AS content_text
+    nullif(coalesce(text, f_title), '') AS content_text,
+    session_no
 FROM typed_qaa_question_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -65,7 +69,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(text, f_title), '') AS content_text
+    nullif(coalesce(text, f_title), '') AS content_text,
+    session_no
 FROM typed_qaa_question_reply_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -79,7 +84,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     action AS action,
-    nullif(coalesce(f_text, f_title), '') AS content_text
+    nullif(coalesce(f_text, f_title), '') AS content_text,
+    session_no
 FROM typed_qaa_question_action_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -93,7 +99,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(f_text, title), '') AS content_text
+    nullif(coalesce(f_text, title), '') AS content_text,
+    session_no
 FROM typed_poll_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -107,7 +114,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(text, f_title), '') AS content_text
+    nullif(coalesce(text, f_title), '') AS content_text,
+    session_no
 FROM typed_poll_answer_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -121,7 +129,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(f_text, f_title), '') AS content_text
+    nullif(coalesce(f_text, f_title), '') AS content_text,
+    session_no
 FROM typed_poll_answer_review_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -135,7 +144,8 @@ SELECT
     f_is_anonymous AS is_anonymous,
     f_status AS status,
     f_action AS action,
-    nullif(coalesce(f_text, f_title), '') AS content_text
+    nullif(coalesce(f_text, f_title), '') AS content_text,
+    session_no
 FROM typed_active_poll_events JOIN session_keys USING (session_no, session_id)
 UNION ALL
 SELECT
@@ -153,7 +163,8 @@ SELECT
     CAST(coalesce(TRY_CAST(p.f[6] AS BOOLEAN), false) AS BOOLEAN) AS is_anonymous,
     CAST(p.f[7] AS VARCHAR) AS status,
     CAST(p.f[8] AS VARCHAR) AS action,
-    CAST(nullif(coalesce(p.f[9], p.f[10]), '') AS VARCHAR) AS content_text
+    CAST(nullif(coalesce(p.f[9], p.f[10]), '') AS VARCHAR) AS content_text,
+    p.session_no
 FROM (
     -- types the toolkit does not know yet: parsed here, the rare rows they are
     SELECT
@@ -163,6 +174,7 @@ FROM (
         e.session_id,
         e.actor_user_id,
         e.event_type,
+        e.session_no,
         json_extract_string(e.data, [
             '$.questionId',
             '$.pollId',
@@ -298,11 +310,13 @@ FROM versioned AS v;
 -- FIRST, event_at, event_id), so no window is needed. The poster is the first
 -- version's actor; an anonymous question, reply or answer is one with any version
 -- marked isAnonymous (event_activity.is_anonymous_author holds for its poster).
+-- Grouped by the session's number, joined to its id after: the GROUP BY of every
+-- resource is the view's cost, and a number is cheaper to hash than the id.
 CREATE OR REPLACE VIEW resource_lifecycle AS
 WITH versions AS (
     SELECT
         f.session_org_id,
-        f.session_id,
+        f.session_no,
         f.event_type,
         f.resource_id,
         f.question_id,
@@ -320,7 +334,7 @@ WITH versions AS (
 grouped AS (
     SELECT
         v.session_org_id,
-        v.session_id,
+        v.session_no,
         v.event_type,
         v.resource_id,
         arg_min(v.question_id, v.version_key) AS question_id,
@@ -338,11 +352,11 @@ grouped AS (
         arg_min(v.event_at, v.version_key) FILTER (WHERE v.is_deleted) AS deleted_at,
         arg_min(v.actor_user_id, v.version_key) FILTER (WHERE v.is_deleted) AS deleted_by_user_id
     FROM versions AS v
-    GROUP BY v.session_org_id, v.session_id, v.event_type, v.resource_id
+    GROUP BY v.session_org_id, v.session_no, v.event_type, v.resource_id
 )
 SELECT
     g.session_org_id,
-    g.session_id,
+    k.session_id,
     g.event_type,
     CAST(
         CASE g.event_type
@@ -372,7 +386,8 @@ SELECT
                 AND g.deleted_by_user_id = g.poster_user_id
         END AS BOOLEAN
     ) AS is_deleted_by_anonymous_author
-FROM grouped AS g;
+FROM grouped AS g
+JOIN session_keys AS k USING (session_no);
 
 -- user_names (one row per user who posted a question or reply under a name) is in
 -- 07_derived_tables.sql, beside the table it reads.
