@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="1000000:100,4000000:400", help="events:sessions, ...")
     p.add_argument("--seed", type=int, default=3)
-    p.add_argument("--repeat", type=int, default=3, help="runs per query (median kept)")
+    p.add_argument("--repeat", type=int, default=5, help="runs per query (median kept)")
     p.add_argument("--baseline", type=Path, help="worktree of the release before (sync ratio)")
     p.add_argument("--work", type=Path, default=HERE / "work")
     p.add_argument("--results", type=Path, default=HERE / "results")
