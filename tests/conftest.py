@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from toolkit.sample.generate import SampleInfo, write_sample
 from toolkit.sandbox.server import Faults, Sandbox
+from toolkit.store import database as db
 
 SANDBOX_TOKEN = "sandbox-token"
 
@@ -49,3 +51,12 @@ def sandbox_factory(sample_dataset: SampleInfo) -> Iterator[Callable[..., Sandbo
 def tmp_db(tmp_path: Path) -> Path:
     """A path for a fresh DuckDB file in the test's temporary directory."""
     return tmp_path / "compliance.duckdb"
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh compliance database in the test's temporary directory, open for writing
+    (a module may define its own `con`, which then takes this one's place)."""
+    connection = db.connect(tmp_path / "x.duckdb")
+    yield connection
+    connection.close()

@@ -7,10 +7,7 @@ the rows arrived, the view must answer exactly that.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from toolkit.store import database as db
 from toolkit.store import derived, ledger, rebuild
@@ -34,13 +31,6 @@ SELECT user_id, CAST(arg_max(display_name, (event_at, event_id)) AS VARCHAR) AS 
 FROM named WHERE user_id IS NOT NULL AND display_name IS NOT NULL
 GROUP BY user_id ORDER BY user_id
 """
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = db.connect(tmp_path / "x.duckdb")
-    yield connection
-    connection.close()
 
 
 def post(

@@ -8,8 +8,6 @@ or read from a file whose stores other SQL computed, the view must answer exactl
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
 
@@ -98,13 +96,6 @@ SELECT * FROM (
 
 VIEW = "SELECT * FROM session_activity ORDER BY ALL"
 STORE = "SELECT * FROM session_activity_store ORDER BY ALL"
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = db.connect(tmp_path / "x.duckdb")
-    yield connection
-    connection.close()
 
 
 def recent(con) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,13 +180,6 @@ def question(question_id: str, minute: float, author: str = "u-ann", **props: An
 
 
 # --- reading views --------------------------------------------------------------------
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = db.connect(tmp_path / "x.duckdb")
-    yield connection
-    connection.close()
 
 
 def rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:

@@ -25,9 +25,8 @@ CREATE OR REPLACE MACRO is_settled(last_ok_sync_at, last_event_at) AS
 
 CREATE OR REPLACE MACRO resync_after(last_ok_sync_at, last_event_at) AS
     CASE
-        WHEN last_event_at IS NULL THEN NULL
-        WHEN last_ok_sync_at >= last_event_at + INTERVAL 15 MINUTE THEN NULL
-        ELSE last_event_at + INTERVAL 15 MINUTE
+        WHEN last_event_at IS NOT NULL AND NOT is_settled(last_ok_sync_at, last_event_at)
+            THEN last_event_at + INTERVAL 15 MINUTE
     END;
 
 -- one row per session seen in events or sync_runs; key session_id
