@@ -325,3 +325,39 @@ def test_stored_current_versions_hold_after_a_rebuild_and_a_reopen(tmp_path):
             assert rows == current_reference(con, view)
     finally:
         con.close()
+
+
+def test_each_pass_of_an_upgrade_is_named_to_a_progress_that_takes_a_stage(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    insert_events(con, all_events() + other_session_events())
+    events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    con.execute("UPDATE typed_state SET digest = 'other' WHERE kind = ?", [derived.KIND])
+    con.close()
+    seen: list[tuple[str, int, int]] = []
+
+    def record(done: int, total: int, stage: str) -> None:
+        seen.append((stage, done, total))
+
+    db.connect(path, on_rebuild=record).close()
+    # only the stores were another release's: one pass, named as theirs
+    assert {stage for stage, _, _ in seen} == {rebuild.STORES_STAGE}
+    assert seen[0][1:] == (0, events) and seen[-1][1:] == (events, events)
+
+    seen.clear()
+    plain: list[tuple[int, int]] = []
+    con = db.connect(path)
+    try:
+        rebuild.rebuild(con, record)
+        rebuild.rebuild(con, lambda done, total: plain.append((done, total)))
+    finally:
+        con.close()
+    # the typed rows, then the stores, each counted from 0 to every event
+    order = [rebuild.TYPED_STAGE, rebuild.STORES_STAGE]
+    stages = [stage for stage, _, _ in seen]
+    assert sorted(set(stages), key=order.index) == order
+    assert stages == sorted(stages, key=order.index)
+    for stage in order:
+        counts = [(done, total) for s, done, total in seen if s == stage]
+        assert counts[0] == (0, events) and counts[-1] == (events, events)
+    assert plain[-1] == (events, events) and plain.count((0, events)) == 2  # both passes

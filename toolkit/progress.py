@@ -79,16 +79,18 @@ class CountBar:
             self._bar = tqdm(
                 unit=f" {self._unit}",
                 unit_scale=True,
-                desc=self._stage or None,
+                desc=stage or self._stage or None,
                 disable=not _enabled(),
                 file=sys.stderr,
                 leave=False,
             )
+        elif stage and stage != self._stage:  # the next pass: counted again from 0
+            self._bar.set_description_str(stage, refresh=False)
+            self._bar.reset(total)
+        if stage:
+            self._stage = stage
         if self._bar.total != total:
             self._bar.total = total
-        if stage and stage != self._stage:
-            self._stage = stage
-            self._bar.set_description_str(stage, refresh=False)
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from toolkit.config import Secret
 from toolkit.errors import EXIT_OK
 from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.client import RetryPolicy
+
+if TYPE_CHECKING:  # names for annotations: importing the store would load DuckDB
+    from toolkit.store.rebuild import Progress, Staged
 
 
 @dataclass
@@ -54,6 +58,6 @@ class SyncOptions:
     wait: float = 0.0  # seconds to wait for another sync of the same file to finish
     # progress of the upgrade an older file needs at the sync's first open (its typed
     # storage rebuilt from `events`); see `store.database.connect`
-    on_rebuild: Callable[[int, int], None] | None = None
+    on_rebuild: Progress | Staged | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic

@@ -29,6 +29,7 @@ from toolkit import config
 from toolkit.errors import DatabaseLockedError
 from toolkit.store import database as db
 from toolkit.store import ledger, spool
+from toolkit.store.rebuild import Progress, Staged
 
 T = TypeVar("T")
 
@@ -132,7 +133,7 @@ class RecordFile:
         self,
         path: Path,
         wait: float = WRITER_PATIENCE,
-        on_rebuild: Callable[[int, int], None] | None = None,
+        on_rebuild: Progress | Staged | None = None,
     ):
         self.path = path
         self.wait = wait

@@ -12,7 +12,9 @@ open (`ensure_current`), and refused by a read-only one.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import cast
 
 import duckdb
 
@@ -20,6 +22,11 @@ from toolkit.store import derived, typed
 from toolkit.store.transactions import transaction
 
 Progress = Callable[[int, int], None]  # (events done, events in all)
+Staged = Callable[[int, int, str], None]  # the same, and the pass's name (`staged`)
+# the passes an upgrade reports, each from 0 events done: named to a callback that takes
+# a third argument (the CLI's bars), so one whose pass restarts is not taken as hung
+TYPED_STAGE = "rebuilding typed storage"
+STORES_STAGE = "recomputing per-session stores"
 KIND = "typed"
 SLICE_ROWS = 100_000  # events parsed per transaction: about 30 MB of `data` in memory
 
@@ -39,7 +46,9 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     return stored_digest(con) == typed.fill_digest()
 
 
-def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None) -> bool:
+def ensure_current(
+    con: duckdb.DuckDBPyConnection, on_progress: Progress | Staged | None = None
+) -> bool:
     """Rebuild the typed storage unless it is current (a writable connection), and
     fill the derived storage unless it is (a file from before it: one pass).
 
@@ -50,11 +59,23 @@ def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: Progress | None 
         rebuild(con, on_progress)
         return True
     if not derived.is_current(con):
-        derived.fill(con, on_progress)
+        derived.fill(con, staged(on_progress, STORES_STAGE))
     return False
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None) -> int:
+def staged(on_progress: Progress | Staged | None, stage: str) -> Progress | None:
+    """`on_progress` told `stage` as a third argument, when it takes one."""
+    if on_progress is None:
+        return None
+    try:
+        inspect.signature(on_progress).bind(0, 0, stage)
+    except (TypeError, ValueError):  # two arguments only, or no signature to read
+        return cast(Progress, on_progress)
+    report = cast(Staged, on_progress)
+    return lambda done, total: report(done, total, stage)
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | Staged | None = None) -> int:
     """Empty the typed tables and fill them again from `events`; return the events read.
 
     Each slice is its own transaction, so memory stays bounded; the digest is
@@ -63,18 +84,20 @@ def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | None = None)
 
     Args:
         con: a writable connection.
-        on_progress: called with (events done, events in all) after each slice.
+        on_progress: called with (events done, events in all) after each slice, then
+            again from 0 as the per-session stores are recomputed (`staged`).
     """
     sizes = con.execute("SELECT count(*), coalesce(max(rowid) + 1, 0) FROM events").fetchall()
     total, end = sizes[0]
     _run(con, _clear_statements())
     done = 0
-    report = on_progress or (lambda _done, _total: None)
+    report = staged(on_progress, TYPED_STAGE) or (lambda _done, _total: None)
     report(0, total)
     for start in range(0, end, SLICE_ROWS):
         done += _fill_slice(con, start, start + SLICE_ROWS)
         report(done, total)
-    derived.fill(con)  # before the digest: a rebuild killed here is started again
+    # before the digest: a rebuild killed here is started again
+    derived.fill(con, staged(on_progress, STORES_STAGE))
     _run(
         con,
         [
