@@ -100,5 +100,5 @@ class CountBar:
 
 
 def rebuild_bar() -> CountBar:
-    """Events read while the typed storage is rebuilt (`store.rebuild`'s (done, total) calls)."""
-    return CountBar("events", "rebuilding typed storage")
+    """Events read by each pass of an upgrade or rebuild, named by `store.rebuild.staged`."""
+    return CountBar("events")

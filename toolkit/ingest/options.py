@@ -57,7 +57,8 @@ class SyncOptions:
     eager_rows: int = 32_768
     wait: float = 0.0  # seconds to wait for another sync of the same file to finish
     # progress of the upgrade an older file needs at the sync's first open (its typed
-    # storage rebuilt from `events`); see `store.database.connect`
+    # storage rebuilt from `events`, its per-session stores recomputed), each pass from
+    # 0 and named to a callback that takes a third argument; see `store.rebuild.staged`
     on_rebuild: Progress | Staged | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
