@@ -13,7 +13,7 @@ from toolkit.ingest.auth import TokenSource
 from toolkit.ingest.client import RetryPolicy
 
 if TYPE_CHECKING:  # names for annotations: importing the store would load DuckDB
-    from toolkit.store.rebuild import Progress, Staged
+    from toolkit.store.rebuild import AnyProgress
 
 
 @dataclass
@@ -59,6 +59,6 @@ class SyncOptions:
     # progress of the upgrade an older file needs at the sync's first open (its typed
     # storage rebuilt from `events`, its per-session stores recomputed), each pass from
     # 0 and named to a callback that takes a third argument; see `store.rebuild.staged`
-    on_rebuild: Progress | Staged | None = None
+    on_rebuild: AnyProgress | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic

@@ -51,7 +51,7 @@ def connect(
     read_only: bool = False,
     memory_limit: str | None = None,
     wait: float = 0.0,
-    on_rebuild: rebuild.Progress | rebuild.Staged | None = None,
+    on_rebuild: rebuild.AnyProgress | None = None,
     drain: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the compliance database, creating or upgrading its tables and views.
@@ -105,7 +105,7 @@ def _configure(
     target: Path,
     read_only: bool,
     memory_limit: str | None,
-    on_rebuild: rebuild.Progress | rebuild.Staged | None,
+    on_rebuild: rebuild.AnyProgress | None,
 ) -> None:
     if memory_limit is None and not read_only:
         memory_limit = MEMORY_LIMIT
@@ -140,7 +140,7 @@ def _ensure_typed(
     con: duckdb.DuckDBPyConnection,
     target: Path,
     read_only: bool,
-    on_rebuild: rebuild.Progress | rebuild.Staged | None,
+    on_rebuild: rebuild.AnyProgress | None,
 ) -> None:
     if not read_only:
         rebuild.ensure_current(con, on_rebuild)

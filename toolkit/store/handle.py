@@ -29,7 +29,7 @@ from toolkit import config
 from toolkit.errors import DatabaseLockedError
 from toolkit.store import database as db
 from toolkit.store import ledger, spool
-from toolkit.store.rebuild import Progress, Staged
+from toolkit.store.rebuild import AnyProgress
 
 T = TypeVar("T")
 
@@ -133,7 +133,7 @@ class RecordFile:
         self,
         path: Path,
         wait: float = WRITER_PATIENCE,
-        on_rebuild: Progress | Staged | None = None,
+        on_rebuild: AnyProgress | None = None,
     ):
         self.path = path
         self.wait = wait

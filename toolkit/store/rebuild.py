@@ -23,6 +23,7 @@ from toolkit.store.transactions import transaction
 
 Progress = Callable[[int, int], None]  # (events done, events in all)
 Staged = Callable[[int, int, str], None]  # the same, and the pass's name (`staged`)
+AnyProgress = Progress | Staged  # what a caller may pass: either is called for each pass
 # the passes an upgrade reports, each from 0 events done: named to a callback that takes
 # a third argument (the CLI's bars), so one whose pass restarts is not taken as hung
 TYPED_STAGE = "rebuilding typed storage"
@@ -46,9 +47,7 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     return stored_digest(con) == typed.fill_digest()
 
 
-def ensure_current(
-    con: duckdb.DuckDBPyConnection, on_progress: Progress | Staged | None = None
-) -> bool:
+def ensure_current(con: duckdb.DuckDBPyConnection, on_progress: AnyProgress | None = None) -> bool:
     """Rebuild the typed storage unless it is current (a writable connection), and
     fill the derived storage unless it is (a file from before it: one pass).
 
@@ -63,7 +62,7 @@ def ensure_current(
     return False
 
 
-def staged(on_progress: Progress | Staged | None, stage: str) -> Progress | None:
+def staged(on_progress: AnyProgress | None, stage: str) -> Progress | None:
     """`on_progress` told `stage` as a third argument, when it takes one."""
     if on_progress is None:
         return None
@@ -75,7 +74,7 @@ def staged(on_progress: Progress | Staged | None, stage: str) -> Progress | None
     return lambda done, total: report(done, total, stage)
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, on_progress: Progress | Staged | None = None) -> int:
+def rebuild(con: duckdb.DuckDBPyConnection, on_progress: AnyProgress | None = None) -> int:
     """Empty the typed tables and fill them again from `events`; return the events read.
 
     Each slice is its own transaction, so memory stays bounded; the digest is
