@@ -264,8 +264,9 @@ def test_sync_killed_anywhere_then_rerun_matches_a_clean_sync(
     timed_run(command)
 
     assert rows(victim) == reference, "the record differs from a clean sync"
-    # typed storage: as the clean sync's, and as a rebuild from the events alone
-    assert typed_differences(victim, clean) == dict.fromkeys(typed.TABLES, (0, 0))
+    # typed storage: as the clean sync's (whose sessions may have been numbered in
+    # another order), and as a rebuild from the events alone (numbers included)
+    assert typed_differences(victim, clean, numbered=False) == dict.fromkeys(typed.TABLES, (0, 0))
     assert_equals_its_rebuild(victim, tmp_path)
     assert_ledger_tells_the_truth(victim, large_dataset, kills)
     # the kill right after the first commit kept it (all of the record, on a machine
