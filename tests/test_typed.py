@@ -64,22 +64,17 @@ def typed_differences(left: Path, right: Path, numbered: bool = True) -> dict[st
     """
     columns = "*" if numbered else "* EXCLUDE (session_no)"
     con = duckdb.connect()
+
+    def only(table: str, one: str, other: str) -> int:
+        return con.execute(
+            f"SELECT count(*) FROM (SELECT {columns} FROM {one}.{table} "
+            f"EXCEPT ALL SELECT {columns} FROM {other}.{table})"
+        ).fetchone()[0]
+
     try:
         con.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
         con.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
-        return {
-            table: (
-                con.execute(
-                    f"SELECT count(*) FROM (SELECT {columns} FROM l.{table} "
-                    f"EXCEPT ALL SELECT {columns} FROM r.{table})"
-                ).fetchone()[0],
-                con.execute(
-                    f"SELECT count(*) FROM (SELECT {columns} FROM r.{table} "
-                    f"EXCEPT ALL SELECT {columns} FROM l.{table})"
-                ).fetchone()[0],
-            )
-            for table in typed.TABLES
-        }
+        return {table: (only(table, "l", "r"), only(table, "r", "l")) for table in typed.TABLES}
     finally:
         con.close()
 

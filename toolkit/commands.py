@@ -20,7 +20,6 @@ from toolkit.ingest.update import UpdateResult, update
 from toolkit.store import database as db
 from toolkit.store import handle, rebuild, spool
 from toolkit.store.meetings import UpsertCounts, upsert_meetings
-from toolkit.store.rebuild import AnyProgress
 
 
 def run_sync(
@@ -33,7 +32,7 @@ def run_sync(
     wait: float = 0.0,
     on_progress: Callable[[SyncResult], None] | None = None,
     recheck: bool = False,
-    on_rebuild: AnyProgress | None = None,
+    on_rebuild: rebuild.AnyProgress | None = None,
 ) -> list[SyncResult]:
     """Sync the sessions into the database, which is opened only to commit.
 
@@ -208,7 +207,7 @@ def describe_update(result: UpdateResult) -> str:
 
 
 def run_rebuild(
-    db_path: Path | None, wait: float = 0.0, on_progress: AnyProgress | None = None
+    db_path: Path | None, wait: float = 0.0, on_progress: rebuild.AnyProgress | None = None
 ) -> str:
     """Rebuild the typed storage from `events` alone; return a line saying what was read."""
     if not config.db_path(db_path).exists():
